@@ -1,0 +1,59 @@
+# Tebiki — two commands: `make run` (set up and serve the demo) and `make test` (lint + the whole suite).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app app
+STAMP := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
+HOST ?= 127.0.0.1
+PORT ?= 5000
+CHROMIUM := /usr/bin/chromium
+
+.PHONY: install setup run test test-sqlite test-postgres lint browser clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+install: $(STAMP)
+
+# Database schema, manuals repository, and the demo organisation/users/manuals when the database is empty.
+setup: install
+	$(FLASK) db upgrade
+	$(FLASK) seed demo --if-empty
+
+run: setup
+	@echo ""
+	@echo "手引（Tebiki）を http://$(HOST):$(PORT)/ で起動します（終了は Ctrl+C）。"
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+lint: install
+	$(BIN)/ruff check .
+
+# Browser tests drive Debian's Chromium. CI installs it; elsewhere say what to install.
+browser:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  if [ -n "$$CI" ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && apt-get install -y -qq chromium fonts-ipafont-gothic; \
+	  else \
+	    echo "Chromium が見つかりません（$(CHROMIUM)）。ブラウザテストに必要です:"; \
+	    echo "  sudo apt-get install -y chromium fonts-ipafont-gothic"; exit 1; \
+	  fi; \
+	fi
+
+test-sqlite: install browser
+	env -u TEST_DATABASE_URL $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-postgres: install browser
+	@if [ -z "$$TEST_DATABASE_URL" ]; then echo "TEST_DATABASE_URL が未設定です（例 postgresql+psycopg://postgres@127.0.0.1:5432/test）"; exit 1; fi
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The whole suite on SQLite, and again on PostgreSQL when TEST_DATABASE_URL is set.
+test: lint test-sqlite
+	@if [ -n "$$TEST_DATABASE_URL" ]; then $(MAKE) --no-print-directory test-postgres; \
+	else echo "TEST_DATABASE_URL 未設定のため PostgreSQL での実行は省略しました（.ci/run は設定します）。"; fi
+
+clean:
+	rm -rf $(VENV) instance manuals_repo .pytest_cache .ruff_cache

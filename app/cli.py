@@ -1,0 +1,105 @@
+"""`flask` commands (names are relied on by scripts and the README)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+
+from app.errors import TebikiError
+from app.extensions import db
+
+
+def _fail(err: TebikiError) -> None:
+    db.session.rollback()
+    click.echo(f"エラー: {err.message}", err=True)
+    for detail in err.details:
+        click.echo(f"  - {detail}", err=True)
+    sys.exit(1)
+
+
+def init_storage() -> None:
+    """The manuals repository and the search index directory (idempotent)."""
+    from app.gitstore import init_repo
+
+    init_repo(current_app.config["MANUALS_REPO"])
+    Path(current_app.config["SEARCH_INDEX_DIR"]).mkdir(parents=True, exist_ok=True)
+
+
+def register(app: Flask) -> None:
+    @app.cli.command("init")
+    def init_cmd() -> None:
+        """Create the manuals repository and the search index directory."""
+        init_storage()
+        click.echo(f"マニュアルリポジトリ: {current_app.config['MANUALS_REPO']}")
+        click.echo(f"検索インデックス: {current_app.config['SEARCH_INDEX_DIR']}")
+
+    @app.cli.group("seed")
+    def seed() -> None:
+        """Demo and organisation data."""
+
+    @seed.command("org")
+    def seed_org() -> None:
+        """Create the city's units (idempotent)."""
+        from app.org.services import seed_org as do_seed
+
+        init_storage()
+        added = do_seed(db.session)
+        db.session.commit()
+        click.echo(f"所属を{added}件追加しました。" if added else "所属は登録済みです。")
+
+    @seed.command("demo")
+    @click.option("--quiet", is_flag=True, help="Do not print the demo logins.")
+    @click.option("--if-empty", is_flag=True, help="Only when the database has no users yet.")
+    def seed_demo(quiet: bool, if_empty: bool) -> None:
+        """Organisation, demo users and demo content (idempotent)."""
+        from sqlalchemy import func, select
+
+        from app import seed as demo
+        from app.org.models import User
+
+        init_storage()
+        if if_empty and db.session.scalar(select(func.count(User.id))):
+            click.echo("データベースには既にデータがあるため、デモデータの投入は省略しました。")
+        else:
+            try:
+                counts = demo.seed_demo(db.session)
+            except TebikiError as err:
+                _fail(err)
+            db.session.commit()
+            click.echo("デモデータ: " + "、".join(f"{k} {v}件追加" for k, v in counts.items()))
+        if not quiet:
+            click.echo("")
+            click.echo(f"デモ用ログイン（パスワードはすべて {demo.DEMO_PASSWORD}）:")
+            for acc in demo.KEY_USERS:
+                click.echo(f"  {acc.login:<13} {acc.name}（{acc.unit} {acc.position}）— {acc.role}")
+            click.echo("  ほかの所属の職員: <区>.<課>.<tanto|kakaricho|kacho>（例 izumi.hoken.kacho）")
+
+    @app.cli.group("users")
+    def users() -> None:
+        """User accounts."""
+
+    @users.command("create")
+    @click.option("--login", required=True)
+    @click.option("--name", required=True)
+    @click.option("--unit", "unit_name", required=True, help='e.g. "健康福祉局 保険年金課" or "青葉区 保険年金課"')
+    @click.option("--position", required=True, type=click.Choice(["担当", "係長", "課長"]))
+    @click.option("--password", required=True)
+    @click.option("--admin", is_flag=True)
+    @click.option("--email", default=None)
+    @click.option("--employee-no", default=None)
+    def users_create(login: str, name: str, unit_name: str, position: str, password: str, admin: bool,
+                     email: str | None, employee_no: str | None) -> None:
+        """Create a user."""
+        from app.org import services as org
+
+        try:
+            unit = org.find_unit(db.session, unit_name)
+            user = org.create_user(db.session, None, login=login, name=name, unit=unit, position=position,
+                                   password=password, is_admin=admin, email=email, employee_no=employee_no)
+        except TebikiError as err:
+            _fail(err)
+        db.session.commit()
+        click.echo(f"職員を登録しました: {user.login}（{user.name}、{unit.name} {position}{'、管理者' if admin else ''}）")

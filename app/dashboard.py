@@ -1,0 +1,102 @@
+"""Home: a dashboard per role, and the health check."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, current_app, redirect, render_template, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import func, select, text
+
+from app import audit
+from app.extensions import db
+from app.gitstore import check_repo
+from app.org.models import Unit, User
+
+bp = Blueprint("main", __name__)
+
+
+@dataclass
+class Panel:
+    """One box on the dashboard: what the user has to look at, or an empty state saying what will appear."""
+
+    title: str
+    empty: str
+    items: list[dict[str, Any]] = field(default_factory=list)
+    link: str | None = None
+    link_label: str = "一覧へ"
+
+
+def panels_for(user: User) -> list[Panel]:
+    panels: list[Panel] = []
+    if user.is_hq:
+        panels.append(Panel("作成中の改正案", "起案した改正案（下書き・意見照会中・差戻し）がここに表示されます。"))
+        if user.is_chief_or_head:
+            panels.append(Panel("決裁待ち", "あなたの審査・決裁を待っている改正案がここに表示されます。"))
+        panels.append(Panel("照会受付", "区役所から届いた疑義照会・改善提案のうち、未回答のものがここに表示されます。"))
+        panels.append(Panel("管理担当のマニュアル", "あなたが管理担当者のマニュアルと、見直し期限が近いものがここに表示されます。"))
+        panels.append(Panel("改正通知の周知状況", "所管マニュアルの改正通知について、各区の確認状況がここに表示されます。"))
+    if user.is_ward:
+        panels.append(Panel("未読の改正通知", "所属あてに届いたマニュアルの改正通知・判断事例の共有がここに表示されます。"))
+        if user.is_chief_or_head:
+            panels.append(Panel("周知確認待ち", "所属長として周知済の確認が必要な改正通知がここに表示されます。"))
+        panels.append(Panel("自分の照会", "あなたが本庁に送った疑義照会・改善提案と回答状況がここに表示されます。"))
+    if user.is_head:
+        panels.append(Panel("事務引継書の確認", "所属職員から提出された事務引継書のうち、確認待ちのものがここに表示されます。"))
+    if user.is_admin:
+        counts = {
+            "本庁の所属": db.session.scalar(select(func.count(Unit.id)).where(Unit.kind == "hq", Unit.active.is_(True))),
+            "区役所・総合支所の所属": db.session.scalar(
+                select(func.count(Unit.id)).where(Unit.kind == "ward", Unit.active.is_(True))
+            ),
+            "有効な職員": db.session.scalar(select(func.count(User.id)).where(User.active.is_(True))),
+        }
+        panels.append(Panel(
+            "組織・職員", "", [{"label": k, "value": f"{v:,}"} for k, v in counts.items()],
+            link=url_for("admin.users"), link_label="職員管理へ",
+        ))
+        recent = db.session.scalars(audit.search(db.session).limit(5))
+        panels.append(Panel(
+            "最近の操作（監査ログ）", "操作が記録されるとここに表示されます。",
+            [{"label": audit.ACTION_LABELS.get(e.action, e.action), "value": e.actor_name, "at": e.at} for e in recent],
+            link=url_for("admin.audit_log"), link_label="監査ログへ",
+        ))
+    return panels
+
+
+@bp.get("/")
+def index():  # type: ignore[no-untyped-def]
+    if current_user.is_authenticated:
+        return redirect(url_for("main.dashboard"))
+    return redirect(url_for("auth.login"))
+
+
+@bp.get("/dashboard")
+@login_required
+def dashboard():  # type: ignore[no-untyped-def]
+    return render_template("main/dashboard.html", panels=panels_for(current_user))
+
+
+@bp.get("/healthz")
+def healthz():  # type: ignore[no-untyped-def]
+    """200 when the database, the manuals repository and the search index directory are usable."""
+    problems: dict[str, str] = {}
+    try:
+        db.session.execute(text("SELECT 1"))
+    except Exception as exc:  # any driver error means "not usable"
+        db.session.rollback()
+        problems["database"] = f"データベースに接続できません: {type(exc).__name__}"
+    repo_problem = check_repo(current_app.config["MANUALS_REPO"])
+    if repo_problem:
+        problems["manuals_repo"] = repo_problem
+    index_dir = Path(current_app.config["SEARCH_INDEX_DIR"])
+    if not index_dir.is_dir():
+        problems["search_index"] = f"検索インデックスのディレクトリがありません: {index_dir}"
+    elif not os.access(index_dir, os.W_OK):
+        problems["search_index"] = f"検索インデックスのディレクトリに書き込めません: {index_dir}"
+    parts = {name: ("ng" if name in problems else "ok") for name in ("database", "manuals_repo", "search_index")}
+    body = {"status": "ng" if problems else "ok", "checks": parts, "problems": problems}
+    return body, (503 if problems else 200)

@@ -1,0 +1,1 @@
+"""Organisation: units (本庁 sections, ward sections), users, positions, permissions."""

@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.wareki import now_utc
+
+# Kinds of unit.
+HQ = "hq"  # 本庁 (a 局's 課 or 担当)
+WARD = "ward"  # a section of a ward office or 総合支所
+
+# Positions, lowest first. 課長 is the 所属長 of their unit.
+STAFF = "担当"
+CHIEF = "係長"
+HEAD = "課長"
+POSITIONS = (STAFF, CHIEF, HEAD)
+
+
+class Unit(db.Model):
+    """A 所属: `group_name` is the 局 (本庁) or the ward office; `section` the 課 or section kind."""
+
+    __tablename__ = "units"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8), index=True)
+    group_name: Mapped[str] = mapped_column(String(50), index=True)
+    section: Mapped[str] = mapped_column(String(50), index=True)
+    name: Mapped[str] = mapped_column(String(110), unique=True)
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now_utc)
+
+    users: Mapped[list[User]] = relationship(back_populates="unit")
+
+    @property
+    def is_hq(self) -> bool:
+        return self.kind == HQ
+
+    @property
+    def is_ward(self) -> bool:
+        return self.kind == WARD
+
+    @property
+    def kind_label(self) -> str:
+        return "本庁" if self.is_hq else "区役所・総合支所"
+
+    def __repr__(self) -> str:
+        return f"<Unit {self.name}>"
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    login: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    employee_no: Mapped[str | None] = mapped_column(String(20), unique=True)
+    email: Mapped[str | None] = mapped_column(String(200))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    position: Mapped[str] = mapped_column(String(8))
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    # Bumped on password change or deactivation: every existing session stops working.
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now_utc)
+
+    unit: Mapped[Unit] = relationship(back_populates="users", lazy="joined")
+
+    # Flask-Login: the session holds "id:version", so bumping the version logs the user out.
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive users
+        return self.active
+
+    @property
+    def is_head(self) -> bool:
+        """所属長 of their unit."""
+        return self.position == HEAD
+
+    @property
+    def is_chief_or_head(self) -> bool:
+        return self.position in (CHIEF, HEAD)
+
+    @property
+    def is_hq(self) -> bool:
+        return self.unit.is_hq
+
+    @property
+    def is_ward(self) -> bool:
+        return self.unit.is_ward
+
+    @property
+    def role_label(self) -> str:
+        label = f"{self.unit.kind_label} {self.position}"
+        if self.is_head:
+            label += "（所属長）"
+        if self.is_admin:
+            label += "・システム管理者"
+        return label
+
+    def __repr__(self) -> str:
+        return f"<User {self.login}>"

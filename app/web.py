@@ -1,0 +1,186 @@
+"""Wiring of the web application: extensions, blueprints, template helpers, error pages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+from app.config import BASE_DIR
+from app.errors import TebikiError
+from app.extensions import csrf, db, login_manager, migrate
+from app.org import permissions
+from app.wareki import wareki, wareki_datetime
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    endpoint: str
+    permission: str | None = None  # None = every logged-in user
+
+
+# The navigation: an item shows when its page exists and the user may use it. Later
+# capabilities register their blueprints and these items appear by themselves.
+NAV: list[NavItem] = [
+    NavItem("ダッシュボード", "main.dashboard"),
+    NavItem("マニュアル", "manuals.index"),
+    NavItem("判断事例集", "rulings.index"),
+    NavItem("起案・決裁", "revisions.index", "revision.workspace"),
+    NavItem("照会", "rulings.inquiries", "inquiry.inbox"),
+    NavItem("通知", "notices.inbox"),
+    NavItem("事務引継書", "handover.index"),
+    NavItem("管理", "admin.index", "admin.access"),
+]
+
+
+def nav_items() -> list[NavItem]:
+    from flask import current_app
+
+    if not current_user.is_authenticated:
+        return []
+    items = []
+    for item in NAV:
+        if item.endpoint not in current_app.view_functions:
+            continue
+        try:
+            if item.permission and not permissions.can(current_user, item.permission):
+                continue
+        except RuntimeError:  # the rule belongs to a capability not installed yet
+            continue
+        items.append(item)
+    return items
+
+
+def init_app(app: Flask) -> None:
+    Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
+    db.init_app(app)
+    # render_as_batch: SQLite cannot ALTER most things; batch mode recreates the table.
+    migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+
+    from app import audit  # noqa: F401  (registers the model)
+    from app.org.models import User
+
+    @login_manager.user_loader
+    def load_user(session_id: str) -> User | None:
+        try:
+            user_id, version = (int(x) for x in session_id.split(":"))
+        except ValueError:
+            return None
+        user = db.session.get(User, user_id)
+        if user is None or user.session_version != version or not user.active:
+            return None
+        return user
+
+    from app.dashboard import bp as main_bp
+    from app.org.views import admin_bp, auth_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(admin_bp)
+
+    from app.cli import register as register_cli
+
+    register_cli(app)
+
+    app.jinja_env.filters["wareki"] = wareki
+    app.jinja_env.filters["wareki_datetime"] = wareki_datetime
+    app.jinja_env.globals.update(can=lambda action, obj=None: permissions.can(current_user, action, obj),
+                                 nav_items=nav_items, page_url=page_url)
+
+    _register_error_pages(app)
+
+    @app.after_request
+    def security_headers(resp: Response) -> Response:
+        # Everything is served from this host (closed network): nothing else may load.
+        resp.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+        )
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("X-Frame-Options", "DENY")
+        resp.headers.setdefault("Referrer-Policy", "same-origin")
+        if current_user.is_authenticated and "Cache-Control" not in resp.headers:
+            resp.headers["Cache-Control"] = "no-store"  # shared counter PCs: no pages in the cache
+        return resp
+
+
+def page_url(**changes: Any) -> str:
+    """The current URL with some query arguments replaced (pagination, sorting, filters)."""
+    args = request.args.to_dict()
+    for key, value in changes.items():
+        if value is None:
+            args.pop(key, None)
+        else:
+            args[key] = value
+    return url_for(request.endpoint or "main.dashboard", **(request.view_args or {}), **args)
+
+
+STATUS_TITLES = {
+    400: "入力内容に誤りがあります",
+    403: "権限がありません",
+    404: "ページが見つかりません",
+    405: "この操作はできません",
+    409: "他の操作と競合しました",
+    413: "ファイルが大きすぎます",
+    500: "システムエラーが発生しました",
+}
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path == "/healthz"
+
+
+def error_response(status: int, message: str, details: list[str] | None = None) -> tuple[Any, int]:
+    if _wants_json():
+        return {"error": message, "details": details or []}, status
+    title = STATUS_TITLES.get(status, "エラー")
+    return render_template("error.html", status=status, title=title, message=message, details=details or []), status
+
+
+def _register_error_pages(app: Flask) -> None:
+    @app.errorhandler(TebikiError)
+    def tebiki_error(err: TebikiError):  # type: ignore[no-untyped-def]
+        return error_response(err.status, err.message, err.details)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(err: CSRFError):  # type: ignore[no-untyped-def]
+        if request.endpoint == "auth.login":
+            flash("画面の有効期限が切れました。もう一度ログインしてください。", "error")
+            return redirect(url_for("auth.login"))
+        return error_response(
+            400,
+            "フォームの有効期限が切れたか、不正な送信です（CSRFトークンがありません）。"
+            "画面を再読み込みしてから、もう一度操作してください。",
+        )
+
+    @app.errorhandler(413)
+    def too_large(_err: HTTPException):  # type: ignore[no-untyped-def]
+        limit = app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
+        return error_response(413, f"送信されたデータが大きすぎます（上限 {limit}MB）。ファイルを分けて送信してください。")
+
+    @app.errorhandler(HTTPException)
+    def http_error(err: HTTPException):  # type: ignore[no-untyped-def]
+        status = err.code or 500
+        messages = {
+            404: "指定されたページは見つかりません。URLをご確認ください。",
+            405: "この画面ではその操作はできません。",
+            403: "この操作を行う権限がありません。",
+            400: "リクエストの内容が正しくありません。",
+        }
+        return error_response(status, messages.get(status, err.description or "エラーが発生しました。"))
+
+    @app.errorhandler(Exception)
+    def unexpected(err: Exception):  # type: ignore[no-untyped-def]
+        app.logger.exception("unhandled error")
+        db.session.rollback()
+        return error_response(500, "システムエラーが発生しました。入力内容は保存されていません。時間をおいて再度お試しください。")

@@ -1,0 +1,127 @@
+"""Fixtures: a real database (SQLite file, or PostgreSQL when TEST_DATABASE_URL is set),
+migrated once per run with the real Alembic migrations and emptied after every test."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+
+from app import create_app
+from app.extensions import db
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"database: {'PostgreSQL ' + TEST_DATABASE_URL if TEST_DATABASE_URL else 'SQLite (file)'}"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    if not TEST_DATABASE_URL:
+        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'tebiki-test.db'}"
+    engine = create_engine(TEST_DATABASE_URL)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    except Exception as exc:  # pragma: no cover - the message is the point
+        pytest.exit(f"TEST_DATABASE_URL={TEST_DATABASE_URL} に接続できません: {exc}", returncode=3)
+    finally:
+        engine.dispose()
+    return TEST_DATABASE_URL
+
+
+def make_config(database_url: str, root: Path, **extra: object) -> dict[str, object]:
+    return {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "INSTANCE_DIR": str(root / "instance"),
+        "MANUALS_REPO": str(root / "manuals_repo"),
+        "SEARCH_INDEX_DIR": str(root / "instance" / "search_index"),
+        "SECRET_KEY": "test-secret-key",
+        # Fast hashes in tests; production uses scrypt.
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        **extra,
+    }
+
+
+@pytest.fixture(scope="session")
+def migrated(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Run the real migrations once per test run."""
+    from flask_migrate import upgrade
+
+    app = create_app(make_config(database_url, tmp_path_factory.mktemp("migrate")))
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return database_url
+
+
+def _empty_all_tables() -> None:
+    tables = list(reversed(db.metadata.sorted_tables))
+    if db.engine.dialect.name == "postgresql":
+        names = ", ".join(f'"{t.name}"' for t in tables)
+        db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    else:
+        for table in tables:
+            db.session.execute(table.delete())
+    db.session.commit()
+
+
+@pytest.fixture
+def app(migrated: str, tmp_path: Path) -> Iterator[Flask]:
+    from app.cli import init_storage
+    from app.org.services import seed_org
+
+    app = create_app(make_config(migrated, tmp_path))
+    with app.app_context():
+        init_storage()
+        seed_org(db.session)
+        db.session.commit()
+        yield app
+        db.session.rollback()
+        _empty_all_tables()
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def demo_users(app: Flask) -> None:
+    from app.seed import seed_demo_users
+
+    seed_demo_users(db.session)
+    db.session.commit()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
+
+
+def csrf_token(client: FlaskClient, url: str = "/login") -> str:
+    html = client.get(url).get_data(as_text=True)
+    m = CSRF_RE.search(html)
+    assert m, f"no CSRF token on {url}"
+    return m.group(1) or m.group(2)
+
+
+def login(client: FlaskClient, login_id: str, password: str = "tebiki-demo"):
+    token = csrf_token(client, "/login")
+    return client.post("/login", data={"login": login_id, "password": password, "csrf_token": token})
+
+
+def post(client: FlaskClient, url: str, data: dict | None = None, **kw):
+    """POST as a logged-in browser would: with the session's CSRF token."""
+    token = csrf_token(client, "/dashboard")
+    return client.post(url, data={**(data or {}), "csrf_token": token}, **kw)
