@@ -3,6 +3,7 @@ migrated once per run with the real Alembic migrations and emptied after every t
 
 from __future__ import annotations
 
+import contextvars
 import os
 import re
 from collections.abc import Iterator
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from flask.globals import _cv_app
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
@@ -76,12 +78,27 @@ def _empty_all_tables() -> None:
     db.session.commit()
 
 
+class IsolatedClient(FlaskClient):
+    """Each request gets its own app context (its own `g` and DB session), as in production,
+    even though the test itself holds an app context open."""
+
+    def open(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        def run():  # type: ignore[no-untyped-def]
+            _cv_app.set(None)  # type: ignore[arg-type]
+            return FlaskClient.open(self, *args, **kwargs)
+
+        response = contextvars.copy_context().run(run)
+        db.session.expire_all()  # the test sees what the request committed
+        return response
+
+
 @pytest.fixture
 def app(migrated: str, tmp_path: Path) -> Iterator[Flask]:
     from app.cli import init_storage
     from app.org.services import seed_org
 
     app = create_app(make_config(migrated, tmp_path))
+    app.test_client_class = IsolatedClient
     with app.app_context():
         init_storage()
         seed_org(db.session)

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.security import check_password_hash
+from wtforms.fields.choices import SelectChoice
 
 from app import audit
 from app.errors import ValidationError
@@ -89,7 +90,7 @@ def own_password():  # type: ignore[no-untyped-def]
         else:
             org.set_password(db.session, current_user, current_user, form.password.data or "")
             db.session.commit()
-            login_user(current_user)  # the session version changed: keep this session
+            login_user(current_user._get_current_object())  # new session version: keep this session
             flash("パスワードを変更しました。", "success")
             return redirect(url_for("main.dashboard"))
     return render_template("auth/password.html", form=form)
@@ -109,9 +110,12 @@ def index():  # type: ignore[no-untyped-def]
     return redirect(url_for("admin.users"))
 
 
-def _unit_choices(include_inactive: bool = False) -> list[tuple[int, str]]:
+def _unit_choices(include_inactive: bool = False) -> list[SelectChoice]:
+    """Units grouped by 局 / ward office, for a <select> with optgroups."""
     units = org.list_units(db.session, include_inactive=include_inactive)
-    return [(u.id, f"{u.name}{'' if u.active else '（無効）'}") for u in units]
+    return [
+        SelectChoice(u.id, f"{u.name}{'' if u.active else '（無効）'}", optgroup=u.group_name) for u in units
+    ]
 
 
 @admin_bp.get("/users")
