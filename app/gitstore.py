@@ -1,10 +1,53 @@
-"""The only code that talks to git (GitPython + the git CLI plumbing)."""
+"""The only code that talks to git.
+
+The manuals repository is bare. Writes never use a working tree or the shared index: a blob,
+a tree built in a temporary index file, a commit from its parent, and then `update-ref NEW OLD`
+— a compare-and-swap, so two processes (or hosts sharing the repository) can never lose each
+other's commit. Reads go through GitPython's persistent `cat-file` process, one per thread.
+"""
 
 from __future__ import annotations
 
+import os
+import re
+import tempfile
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import git
+from gitdb.exc import BadName, BadObject
+
+from app.errors import TebikiError
+
+MAIN = "refs/heads/main"
+ZERO = "0" * 40
+COMMITTER = ("Tebiki", "tebiki@city.example.lg.jp")
+
+
+class GitStoreError(TebikiError):
+    status = 503
+
+
+class RefMoved(Exception):
+    """update-ref refused: the branch moved since we read it (someone else committed)."""
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    email: str
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    sha: str
+    author: Person
+    authored_at: datetime
+    message: str
+    trailers: dict[str, list[str]]
 
 
 def init_repo(path: str | Path) -> git.Repo:
@@ -13,8 +56,7 @@ def init_repo(path: str | Path) -> git.Repo:
     if (path / "HEAD").exists():
         return git.Repo(path)
     path.mkdir(parents=True, exist_ok=True)
-    repo = git.Repo.init(path, bare=True, initial_branch="main")
-    return repo
+    return git.Repo.init(path, bare=True, initial_branch="main")
 
 
 def check_repo(path: str | Path) -> str | None:
@@ -30,3 +72,191 @@ def check_repo(path: str | Path) -> str | None:
     except (git.GitError, OSError) as exc:
         return f"マニュアルのgitリポジトリを開けません: {exc}"
     return None
+
+
+_local = threading.local()
+
+
+def parse_trailers(message: str) -> dict[str, list[str]]:
+    """Trailers of the last paragraph (`Key: value` lines)."""
+    paragraphs = message.strip().split("\n\n")
+    found: dict[str, list[str]] = {}
+    if len(paragraphs) < 2:
+        return found
+    for line in paragraphs[-1].splitlines():
+        m = re.match(r"^([A-Za-z][A-Za-z0-9-]*): (.*)$", line)
+        if not m:
+            return {}
+        found.setdefault(m.group(1), []).append(m.group(2).strip())
+    return found
+
+
+class GitStore:
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+
+    # --- reading --------------------------------------------------------------------------
+
+    @property
+    def repo(self) -> git.Repo:
+        repos = getattr(_local, "repos", None)
+        if repos is None:
+            repos = _local.repos = {}
+        repo = repos.get(self.path)
+        if repo is None:
+            if not Path(self.path, "HEAD").exists():
+                raise GitStoreError(f"マニュアルのgitリポジトリがありません: {self.path}（flask --app app init で作成）")
+            repo = repos[self.path] = git.Repo(self.path)
+        return repo
+
+    def ref(self, ref: str = MAIN) -> str | None:
+        try:
+            return self.repo.git.rev_parse("--verify", "--quiet", f"{ref}^{{commit}}")
+        except git.GitCommandError:
+            return None
+
+    def refs(self, prefix: str) -> dict[str, str]:
+        out = self.repo.git.for_each_ref("--format=%(refname) %(objectname)", prefix)
+        return dict(line.split(" ", 1) for line in out.splitlines() if line)
+
+    def blob_id(self, commit: str, path: str) -> str | None:
+        try:
+            return self.repo.commit(commit).tree[path].hexsha
+        except (KeyError, ValueError, BadName, BadObject):
+            return None
+
+    def read(self, commit: str | None, path: str) -> str | None:
+        """The file at a commit, or None when it is not there."""
+        if not commit:
+            return None
+        try:
+            blob = self.repo.commit(commit).tree[path]
+        except (KeyError, ValueError, BadName, BadObject):
+            return None
+        return blob.data_stream.read().decode("utf-8")
+
+    def read_blob(self, blob_sha: str) -> str:
+        return self.repo.odb.stream(bytes.fromhex(blob_sha)).read().decode("utf-8")
+
+    def commit_info(self, sha: str) -> CommitInfo:
+        c = self.repo.commit(sha)
+        return CommitInfo(
+            sha=c.hexsha,
+            author=Person(c.author.name or "", c.author.email or ""),
+            authored_at=c.authored_datetime,
+            message=c.message if isinstance(c.message, str) else c.message.decode(),
+            trailers=parse_trailers(c.message if isinstance(c.message, str) else c.message.decode()),
+        )
+
+    def log(self, ref: str = MAIN, *, path: str | None = None, limit: int | None = None) -> list[str]:
+        """Commit ids, newest first (first parent only: main is a straight line)."""
+        if self.ref(ref) is None:
+            return []
+        args = ["--first-parent", "--format=%H"]
+        if limit:
+            args.append(f"-n{limit}")
+        args.append(ref)
+        if path:
+            args += ["--", path]
+        return self.repo.git.log(*args).split()
+
+    def find_by_trailers(self, trailers: dict[str, str], ref: str = MAIN) -> str | None:
+        """The newest commit on `ref` carrying all these trailers (idempotent publishing)."""
+        if self.ref(ref) is None:
+            return None
+        args = ["-n1", "--format=%H", "--all-match", "--fixed-strings"]
+        args += [f"--grep={k}: {v}" for k, v in trailers.items()]
+        candidates = self.repo.git.log(*args, ref).split()
+        for sha in candidates:
+            found = self.commit_info(sha).trailers
+            if all(v in found.get(k, []) for k, v in trailers.items()):
+                return sha
+        return None
+
+    # --- writing --------------------------------------------------------------------------
+
+    def _git(self, *args: str, env: dict[str, str] | None = None) -> str:
+        try:
+            return self.repo.git.execute(["git", *args], env=env, strip_newline_in_stdout=True)
+        except git.GitCommandError as exc:
+            raise GitStoreError(_explain(exc)) from exc
+
+    def write_commit(
+        self,
+        parent: str | None,
+        files: dict[str, str | None],
+        message: str,
+        author: Person,
+        when: datetime,
+    ) -> str:
+        """A commit = `parent`'s tree with `files` written (None deletes). Moves no ref."""
+        with tempfile.TemporaryDirectory(prefix="tebiki-index-") as tmp:
+            env = {"GIT_INDEX_FILE": os.path.join(tmp, "index")}
+            if parent:
+                self._git("read-tree", parent, env=env)
+            for path, content in files.items():
+                if content is None:
+                    self._git("update-index", "--force-remove", "--", path, env=env)
+                    continue
+                blob = self._hash_object(content)
+                self._git("update-index", "--add", "--cacheinfo", f"100644,{blob},{path}", env=env)
+            tree = self._git("write-tree", env=env)
+        stamp = f"{int(when.timestamp())} {when.strftime('%z') or '+0000'}"
+        env = {
+            "GIT_AUTHOR_NAME": author.name, "GIT_AUTHOR_EMAIL": author.email, "GIT_AUTHOR_DATE": stamp,
+            "GIT_COMMITTER_NAME": COMMITTER[0], "GIT_COMMITTER_EMAIL": COMMITTER[1], "GIT_COMMITTER_DATE": stamp,
+        }
+        with tempfile.NamedTemporaryFile("w", encoding="utf-8", suffix=".msg", delete=False) as f:
+            f.write(message)
+        try:
+            parents = ["-p", parent] if parent else []
+            return self._git("commit-tree", tree, *parents, "-F", f.name, env=env)
+        finally:
+            os.unlink(f.name)
+
+    def _hash_object(self, content: str) -> str:
+        with tempfile.NamedTemporaryFile("wb", delete=False, prefix="tebiki-blob-") as f:
+            f.write(content.encode("utf-8"))
+            name = f.name
+        try:
+            return self._git("hash-object", "-w", "--", name)
+        finally:
+            os.unlink(name)
+
+    def update_ref(self, ref: str, new: str, expected_old: str | None, reason: str = "tebiki") -> None:
+        """Compare-and-swap: move `ref` to `new` only if it is still `expected_old` (None: must not exist)."""
+        try:
+            self.repo.git.update_ref("-m", reason, ref, new, expected_old or ZERO)
+        except git.GitCommandError as exc:
+            current = self.ref(ref)
+            if current != (expected_old or None):
+                raise RefMoved(f"{ref} is {current}, expected {expected_old}") from exc
+            raise GitStoreError(_explain(exc)) from exc
+
+    def merge_text(self, base: str, ours: str, theirs: str, labels: tuple[str, str, str]) -> tuple[str, bool]:
+        """Three-way merge of one file's text: (result, conflicted). Conflicts carry markers."""
+        with tempfile.TemporaryDirectory(prefix="tebiki-merge-") as tmp:
+            paths = []
+            for name, text in (("ours", ours), ("base", base), ("theirs", theirs)):
+                p = os.path.join(tmp, name)
+                Path(p).write_text(text, encoding="utf-8")
+                paths.append(p)
+            args = ["git", "merge-file", "-p", "-L", labels[0], "-L", labels[1], "-L", labels[2], *paths]
+            status, out, err = self.repo.git.execute(args, with_extended_output=True, with_exceptions=False,
+                                                     strip_newline_in_stdout=False)
+        if status < 0 or status > 127:
+            raise GitStoreError(f"差分の統合に失敗しました: {err}")
+        return out, status > 0
+
+
+def _explain(exc: git.GitCommandError) -> str:
+    err = str(exc.stderr or exc)
+    if "No space left" in err:
+        return "マニュアルリポジトリのディスクがいっぱいのため保存できませんでした。何も変更されていません。管理者に連絡してください。"
+    if "Permission denied" in err or "Read-only" in err or "read-only" in err:
+        return "マニュアルリポジトリに書き込めないため保存できませんでした（読み取り専用）。何も変更されていません。管理者に連絡してください。"
+    return f"マニュアルリポジトリの操作に失敗しました。何も変更されていません。（{err.strip()[:200]}）"
+
+
+def trailer_block(pairs: Iterable[tuple[str, str]]) -> str:
+    return "\n".join(f"{k}: {v}" for k, v in pairs)

@@ -81,3 +81,66 @@ def _user_deactivate(user: User, target: User) -> bool | str:
     if target is not None and target.id == user.id:
         return "自分自身のアカウントは無効にできません。"
     return True
+
+
+# --- manuals and revisions ----------------------------------------------------------------
+
+
+def _owner_member(user: User, manual: Any) -> bool:
+    return user.is_hq and manual is not None and user.unit_id == manual.owner_unit_id
+
+
+@rule("manual.create")
+def _manual_create(user: User, _obj: Any) -> bool | str:
+    return user.is_hq or "マニュアルの作成は本庁の制度所管課の職員のみが行えます。"
+
+
+@rule("manual.edit")
+def _manual_edit(user: User, manual: Any) -> bool | str:
+    if _owner_member(user, manual):
+        return True
+    owner = manual.owner_unit.name if manual is not None else "所管課"
+    return f"このマニュアルは{owner}の所管です。改正案の作成・編集は所管課の職員のみが行えます。"
+
+
+@rule("revision.workspace")
+def _revision_workspace(user: User, _obj: Any) -> bool | str:
+    return True
+
+
+@rule("revision.view")
+def _revision_view(user: User, revision: Any) -> bool | str:
+    """Drafts are for the owner unit, the approvers on its route, and (during 意見照会) the target wards."""
+    if _owner_member(user, revision.manual) or user.is_admin:
+        return True
+    if any(step.unit_id == user.unit_id for step in revision.steps):
+        return True
+    if user.is_ward and user.unit.section in revision.manual.target_names and revision.consultation_deadline:
+        return True  # a ward consulted on this draft keeps seeing it (and its comments)
+    return "この改正案を閲覧する権限がありません（公布前の改正案は所管課と意見照会先のみが閲覧できます）。"
+
+
+@rule("revision.edit")
+def _revision_edit(user: User, revision: Any) -> bool | str:
+    return _manual_edit(user, revision.manual)
+
+
+@rule("revision.comment")
+def _revision_comment(user: User, revision: Any) -> bool | str:
+    if not user.is_ward or user.unit.section not in revision.manual.target_names:
+        return "意見を提出できるのは、意見照会先の区役所・総合支所の課の職員のみです。"
+    return True
+
+
+@rule("revision.approve")
+def _revision_approve(user: User, revision: Any) -> bool | str:
+    step = revision.current_step
+    if step is None:
+        return "この改正案は承認待ちではありません。"
+    if user.id == revision.drafter_id:
+        return "起案者は自分の改正案を承認できません。"
+    if user.unit_id != step.unit_id or user.position not in step.position_list:
+        return f"この段階（{step.meaning}）の承認者は {step.unit.name} の{'・'.join(step.position_list)}です。"
+    if any(s.actor_id == user.id for s in revision.steps if s.status == "approved"):
+        return "同じ改正案の複数の段階を一人で承認することはできません。"
+    return True

@@ -1,0 +1,168 @@
+"""Reading manuals: the registry list, the effective version, old versions, history, as-of, 新旧対照表."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from flask import current_app
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from app.errors import NotFound
+from app.gitstore import GitStore
+from app.manuals import diff
+from app.manuals.document import ManualDoc, parse
+from app.manuals.models import ACTIVE, OBSOLETE, Manual, ManualTag, ManualTarget, ManualVersion
+from app.markdown import Rendered, render
+from app.org.models import User
+from app.org.permissions import can
+from app.revisions.models import ApprovalStep, Revision, WorkflowEvent
+from app.wareki import JST
+
+SORTS = {"title": "マニュアル名", "revised": "最終改正日"}
+
+
+def store() -> GitStore:
+    return GitStore(current_app.config["MANUALS_REPO"])
+
+
+def manuals_query(
+    *, owner_unit_id: int | None = None, target: str | None = None, tag: str | None = None, q: str = "",
+    include_obsolete: bool = False, sort: str = "title", manager_id: int | None = None,
+) -> Select:
+    stmt = select(Manual).where(Manual.current_version > 0)
+    if not include_obsolete:
+        stmt = stmt.where(Manual.status == ACTIVE)
+    if owner_unit_id:
+        stmt = stmt.where(Manual.owner_unit_id == owner_unit_id)
+    if manager_id:
+        stmt = stmt.where(Manual.manager_id == manager_id)
+    if target:
+        stmt = stmt.where(Manual.id.in_(select(ManualTarget.manual_id).where(ManualTarget.section == target)))
+    if tag:
+        stmt = stmt.where(Manual.id.in_(select(ManualTag.manual_id).where(ManualTag.tag == tag)))
+    if q.strip():
+        like = f"%{q.strip()}%"
+        stmt = stmt.where(Manual.title.ilike(like) | Manual.slug.ilike(like))
+    if sort == "revised":
+        stmt = stmt.order_by(Manual.last_published_at.desc(), Manual.title)
+    else:
+        stmt = stmt.order_by(Manual.title, Manual.id)
+    return stmt
+
+
+def all_tags(session: Session) -> list[str]:
+    return list(session.scalars(
+        select(ManualTag.tag).join(Manual).where(Manual.status == ACTIVE).group_by(ManualTag.tag)
+        .order_by(func.count().desc(), ManualTag.tag).limit(200)
+    ))
+
+
+def get_manual(session: Session, user: User, slug: str) -> Manual:
+    manual = session.scalar(select(Manual).where(Manual.slug == slug))
+    # An unpublished manual exists only for its owner unit (its drafts live in the workflow).
+    if manual is None or (not manual.is_published and not can(user, "manual.edit", manual)):
+        raise NotFound(f"マニュアル「{slug}」は見つかりません。")
+    return manual
+
+
+@dataclass
+class VersionView:
+    manual: Manual
+    version: ManualVersion
+    doc: ManualDoc
+    rendered: Rendered
+    text: str
+
+    @property
+    def is_current(self) -> bool:
+        return self.version.number == self.manual.current_version
+
+
+def get_version(session: Session, manual: Manual, number: int | None = None) -> ManualVersion:
+    number = number or manual.current_version
+    version = session.scalar(select(ManualVersion).where(ManualVersion.manual_id == manual.id,
+                                                          ManualVersion.number == number))
+    if version is None:
+        raise NotFound(f"「{manual.title}」に第{number}版はありません。")
+    return version
+
+
+def read_version(manual: Manual, version: ManualVersion) -> VersionView:
+    # Blob ids are content addresses: the rendered HTML for one can be cached forever.
+    text = store().read_blob(version.blob_sha)
+    doc = parse(text)
+    return VersionView(manual, version, doc, render(doc.body), text)
+
+
+def versions(session: Session, manual: Manual) -> list[ManualVersion]:
+    return list(session.scalars(
+        select(ManualVersion).where(ManualVersion.manual_id == manual.id).order_by(ManualVersion.number.desc())
+    ))
+
+
+def approvals_by_revision(session: Session, revision_ids: list[int]) -> dict[int, list[WorkflowEvent]]:
+    """The approval events (審査・合議・決裁) of published revisions — the 決裁 record in history."""
+    if not revision_ids:
+        return {}
+    events = session.scalars(
+        select(WorkflowEvent).where(WorkflowEvent.revision_id.in_(revision_ids), WorkflowEvent.action == "approve")
+        .order_by(WorkflowEvent.id)
+    )
+    grouped: dict[int, list[WorkflowEvent]] = {}
+    for ev in events:
+        grouped.setdefault(ev.revision_id, []).append(ev)
+    # Only the approvals of the final round count (a returned round was superseded).
+    revisions = {r.id: r for r in session.scalars(select(Revision).where(Revision.id.in_(revision_ids)))}
+    for rid, evs in grouped.items():
+        rev = revisions.get(rid)
+        if rev is None:
+            continue
+        last_submit = max((e.id for e in rev.events if e.action in ("submit",)), default=0)
+        grouped[rid] = [e for e in evs if e.id > last_submit]
+    return grouped
+
+
+def as_of(session: Session, manual: Manual, day: date) -> ManualVersion | None:
+    """The version in force on `day`: published by the end of that day and already effective."""
+    end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=JST)
+    stmt = (select(ManualVersion).where(ManualVersion.manual_id == manual.id, ManualVersion.published_at < end)
+            .order_by(ManualVersion.number.desc()))
+    candidates = list(session.scalars(stmt))
+    for v in candidates:
+        if v.kind == "obsolete":
+            if v.effective_date is None or v.effective_date <= day:
+                return v  # abolished by then: the abolition is the answer
+            continue
+        if v.effective_date is None or v.effective_date <= day:
+            return v
+    return None
+
+
+def compare_versions(session: Session, manual: Manual, new_number: int, old_number: int | None
+                     ) -> tuple[ManualVersion, ManualVersion | None, list[diff.SectionDiff]]:
+    new = get_version(session, manual, new_number)
+    old = get_version(session, manual, old_number) if old_number else None
+    new_body = parse(store().read_blob(new.blob_sha)).body
+    old_body = parse(store().read_blob(old.blob_sha)).body if old else ""
+    return new, old, diff.compare(old_body, new_body)
+
+
+def pending_revisions(session: Session, manual: Manual) -> list[Revision]:
+    from app.revisions.models import OPEN_STATES
+
+    return list(session.scalars(select(Revision).where(Revision.manual_id == manual.id,
+                                                         Revision.state.in_(OPEN_STATES))))
+
+
+def last_approval(session: Session, manual: Manual) -> list[ApprovalStep]:
+    version = session.scalar(select(ManualVersion).where(ManualVersion.manual_id == manual.id,
+                                                          ManualVersion.number == manual.current_version))
+    if version is None or version.revision_id is None:
+        return []
+    return [s for s in session.scalars(select(ApprovalStep).where(ApprovalStep.revision_id == version.revision_id)
+                                       .order_by(ApprovalStep.order)) if s.status == "approved"]
+
+
+__all__ = ["OBSOLETE", "SORTS"]

@@ -1,0 +1,160 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.manuals.models import Manual
+from app.org.models import Unit, User
+from app.wareki import now_utc
+
+# States of a revision (DESIGN.md, "Workflow of a revision").
+DRAFT = "draft"
+CONSULTATION = "consultation"
+IN_REVIEW = "in_review"
+PUBLISHED = "published"
+WITHDRAWN = "withdrawn"
+STATE_LABELS = {
+    DRAFT: "起案中", CONSULTATION: "意見照会中", IN_REVIEW: "決裁中", PUBLISHED: "公布済", WITHDRAWN: "取下げ",
+}
+OPEN_STATES = (DRAFT, CONSULTATION, IN_REVIEW)
+
+# Kinds of revision.
+NEW = "new"
+REVISE = "revise"
+ABOLISH = "obsolete"
+KIND_LABELS = {NEW: "制定", REVISE: "改正", ABOLISH: "廃止"}
+
+# Meanings of an approval step.
+REVIEW = "審査"
+CONSULT = "合議"
+DECIDE = "決裁"
+
+
+class Revision(db.Model):
+    """A change to what wards read: drafted, optionally consulted, approved, then published."""
+
+    __tablename__ = "revisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    manual_id: Mapped[int] = mapped_column(ForeignKey("manuals.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default=REVISE)
+    state: Mapped[str] = mapped_column(String(16), default=DRAFT, index=True)
+    number: Mapped[int | None] = mapped_column(Integer)  # the version it became, set on publishing
+    reason: Mapped[str] = mapped_column(Text, default="")  # 改正理由
+    summary: Mapped[str] = mapped_column(Text, default="")
+    effective_date: Mapped[date | None] = mapped_column(Date)  # 施行日
+    base_commit: Mapped[str | None] = mapped_column(String(40))  # main when the draft started
+    head_commit: Mapped[str] = mapped_column(String(40))  # tip of refs/heads/drafts/<id>
+    published_commit: Mapped[str | None] = mapped_column(String(40))
+    consultation_deadline: Mapped[date | None] = mapped_column(Date)
+    drafter_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    conflict_text: Mapped[str | None] = mapped_column(Text)  # main's text when publishing conflicted
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now_utc)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now_utc)
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    manual: Mapped[Manual] = relationship(lazy="joined")
+    drafter: Mapped[User] = relationship(lazy="joined")
+    steps: Mapped[list[ApprovalStep]] = relationship(
+        cascade="all, delete-orphan", order_by="ApprovalStep.order", lazy="selectin"
+    )
+    events: Mapped[list[WorkflowEvent]] = relationship(order_by="WorkflowEvent.id", lazy="selectin")
+
+    @property
+    def ref(self) -> str:
+        return f"refs/heads/drafts/{self.id}"
+
+    @property
+    def state_label(self) -> str:
+        return STATE_LABELS[self.state]
+
+    @property
+    def kind_label(self) -> str:
+        return KIND_LABELS[self.kind]
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+    @property
+    def current_step(self) -> ApprovalStep | None:
+        if self.state != IN_REVIEW:
+            return None
+        return next((s for s in self.steps if s.status == "pending"), None)
+
+
+class ApprovalStep(db.Model):
+    """One step of the approval route: who (unit + positions) must give which meaning."""
+
+    __tablename__ = "approval_steps"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    revision_id: Mapped[int] = mapped_column(ForeignKey("revisions.id"), index=True)
+    order: Mapped[int] = mapped_column(Integer)
+    meaning: Mapped[str] = mapped_column(String(8))  # 審査 / 合議 / 決裁
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    positions: Mapped[str] = mapped_column(String(32))  # e.g. "係長,課長"
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending / approved / returned
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    acted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    unit: Mapped[Unit] = relationship(lazy="joined")
+    actor: Mapped[User | None] = relationship(lazy="joined")
+
+    @property
+    def position_list(self) -> list[str]:
+        return self.positions.split(",")
+
+
+class WorkflowEvent(db.Model):
+    """Every transition of a revision: the 決裁 record (who, position, when, what, comment)."""
+
+    __tablename__ = "workflow_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    revision_id: Mapped[int] = mapped_column(ForeignKey("revisions.id"), index=True)
+    action: Mapped[str] = mapped_column(String(24))
+    meaning: Mapped[str | None] = mapped_column(String(8))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    actor_name: Mapped[str] = mapped_column(String(100))
+    actor_unit: Mapped[str] = mapped_column(String(110))
+    actor_position: Mapped[str] = mapped_column(String(8))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    commit_sha: Mapped[str | None] = mapped_column(String(40))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now_utc)
+
+
+EVENT_LABELS = {
+    "create": "起案", "save": "保存", "consult": "意見照会", "submit": "決裁に回付", "approve": "承認",
+    "return": "差戻し", "publish": "公布", "withdraw": "取下げ", "conflict": "公布時に競合（差戻し）",
+    "resume": "意見照会を終了",
+}
+
+
+class ConsultationComment(db.Model):
+    """A ward section's comment on a draft under 意見照会, tied to a heading."""
+
+    __tablename__ = "consultation_comments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    revision_id: Mapped[int] = mapped_column(ForeignKey("revisions.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    anchor: Mapped[str] = mapped_column(String(200), default="")
+    heading: Mapped[str] = mapped_column(String(200), default="")
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now_utc)
+    disposition: Mapped[str | None] = mapped_column(String(16))  # reflected / not_reflected
+    disposition_reason: Mapped[str] = mapped_column(Text, default="")
+    disposed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    disposed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    unit: Mapped[Unit] = relationship(lazy="joined")
+    author: Mapped[User] = relationship(lazy="joined", foreign_keys=[author_id])
+
+    @property
+    def disposition_label(self) -> str:
+        return {"reflected": "反映した", "not_reflected": "反映しない"}.get(self.disposition or "", "未対応")
