@@ -77,6 +77,34 @@ def register(app: Flask) -> None:
                 click.echo(f"  {acc.login:<13} {acc.name}（{acc.unit} {acc.position}）— {acc.role}")
             click.echo("  ほかの所属の職員: <区>.<課>.<tanto|kakaricho|kacho>（例 izumi.hoken.kacho）")
 
+    @app.cli.group("manuals")
+    def manuals_group() -> None:
+        """Manuals."""
+
+    @manuals_group.command("import")
+    @click.argument("directory", type=click.Path(file_okay=False))
+    @click.option("--as", "as_login", default=None, help="Login recorded as drafter and approver.")
+    def manuals_import(directory: str, as_login: str | None) -> None:
+        """Import every *.md in DIRECTORY as a published manual (all or nothing)."""
+        from sqlalchemy import select
+
+        from app.manuals.importer import import_dir
+        from app.org.models import User
+
+        init_storage()
+        as_user = None
+        if as_login:
+            as_user = db.session.scalar(select(User).where(User.login == as_login))
+            if as_user is None:
+                _fail(TebikiError(f"--as に指定した職員「{as_login}」は登録されていません。"))
+        try:
+            imported = import_dir(db.session, directory, as_user=as_user)
+        except TebikiError as err:
+            _fail(err)
+        for m in imported:
+            click.echo(f"  {m.slug}: {m.title}（{m.owner_unit.name}）")
+        click.echo(f"{len(imported)}件のマニュアルを第1版として登録しました。")
+
     @app.cli.group("users")
     def users() -> None:
         """User accounts."""

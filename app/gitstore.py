@@ -190,38 +190,43 @@ class GitStore:
         when: datetime,
     ) -> str:
         """A commit = `parent`'s tree with `files` written (None deletes). Moves no ref."""
-        with tempfile.TemporaryDirectory(prefix="tebiki-index-") as tmp:
-            env = {"GIT_INDEX_FILE": os.path.join(tmp, "index")}
-            if parent:
-                self._git("read-tree", parent, env=env)
-            for path, content in files.items():
-                if content is None:
-                    self._git("update-index", "--force-remove", "--", path, env=env)
-                    continue
-                blob = self._hash_object(content)
-                self._git("update-index", "--add", "--cacheinfo", f"100644,{blob},{path}", env=env)
-            tree = self._git("write-tree", env=env)
-        stamp = f"{int(when.timestamp())} {when.strftime('%z') or '+0000'}"
-        env = {
-            "GIT_AUTHOR_NAME": author.name, "GIT_AUTHOR_EMAIL": author.email, "GIT_AUTHOR_DATE": stamp,
-            "GIT_COMMITTER_NAME": COMMITTER[0], "GIT_COMMITTER_EMAIL": COMMITTER[1], "GIT_COMMITTER_DATE": stamp,
-        }
-        with tempfile.NamedTemporaryFile("w", encoding="utf-8", suffix=".msg", delete=False) as f:
-            f.write(message)
-        try:
-            parents = ["-p", parent] if parent else []
-            return self._git("commit-tree", tree, *parents, "-F", f.name, env=env)
-        finally:
-            os.unlink(f.name)
+        return self.write_chain(parent, [(files, message, author, when)])[-1]
 
-    def _hash_object(self, content: str) -> str:
-        with tempfile.NamedTemporaryFile("wb", delete=False, prefix="tebiki-blob-") as f:
-            f.write(content.encode("utf-8"))
-            name = f.name
-        try:
-            return self._git("hash-object", "-w", "--", name)
-        finally:
-            os.unlink(name)
+    def write_chain(
+        self, parent: str | None, commits: list[tuple[dict[str, str | None], str, Person, datetime]]
+    ) -> list[str]:
+        """A line of commits on top of `parent`, sharing one temporary index. Moves no ref, so
+        the caller publishes all of them with a single update_ref (all or nothing)."""
+        shas: list[str] = []
+        with tempfile.TemporaryDirectory(prefix="tebiki-index-") as tmp:
+            index_env = {"GIT_INDEX_FILE": os.path.join(tmp, "index")}
+            if parent:
+                self._git("read-tree", parent, env=index_env)
+            for files, message, author, when in commits:
+                for path, content in files.items():
+                    if content is None:
+                        self._git("update-index", "--force-remove", "--", path, env=index_env)
+                        continue
+                    blob = self._hash_object(content, tmp)
+                    self._git("update-index", "--add", "--cacheinfo", f"100644,{blob},{path}", env=index_env)
+                tree = self._git("write-tree", env=index_env)
+                stamp = f"{int(when.timestamp())} {when.strftime('%z') or '+0000'}"
+                env = {
+                    "GIT_AUTHOR_NAME": author.name, "GIT_AUTHOR_EMAIL": author.email, "GIT_AUTHOR_DATE": stamp,
+                    "GIT_COMMITTER_NAME": COMMITTER[0], "GIT_COMMITTER_EMAIL": COMMITTER[1],
+                    "GIT_COMMITTER_DATE": stamp,
+                }
+                msg_path = os.path.join(tmp, "message")
+                Path(msg_path).write_text(message, encoding="utf-8")
+                parents = ["-p", parent] if parent else []
+                parent = self._git("commit-tree", tree, *parents, "-F", msg_path, env=env)
+                shas.append(parent)
+        return shas
+
+    def _hash_object(self, content: str, tmp: str) -> str:
+        name = os.path.join(tmp, "blob")
+        Path(name).write_bytes(content.encode("utf-8"))
+        return self._git("hash-object", "-w", "--", name)
 
     def update_ref(self, ref: str, new: str, expected_old: str | None, reason: str = "tebiki") -> None:
         """Compare-and-swap: move `ref` to `new` only if it is still `expected_old` (None: must not exist)."""

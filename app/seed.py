@@ -4,14 +4,25 @@ in every section. Idempotent: what exists is left as it is."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
 
-from sqlalchemy import select
+import yaml
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app import audit
+from app.errors import ValidationError
+from app.manuals.document import FRONT_MATTER, ManualDoc, parse
+from app.manuals.importer import import_documents
+from app.manuals.models import Manual
 from app.org import services as org
 from app.org import structure
-from app.org.models import CHIEF, HEAD, STAFF, User
+from app.org.models import CHIEF, HEAD, STAFF, Unit, User
+from app.revisions import services as rev
+from app.revisions.models import Revision
+from app.revisions.services import DraftFields
+from app.wareki import JST, today_jst
 
 DEMO_PASSWORD = "tebiki-demo"
 
@@ -104,14 +115,157 @@ def seed_demo_users(session: Session) -> int:
 
 
 def seed_demo(session: Session) -> dict[str, int]:
-    """Organisation, users and (as capabilities land) demo content. Idempotent."""
+    """Organisation, users and demo manuals with their history. Idempotent."""
     counts = {"units": org.seed_org(session), "users": seed_demo_users(session)}
-    for step in DEMO_STEPS:
-        counts.update(step(session))
+    session.commit()
+    counts.update(seed_demo_manuals(session))
     if any(counts.values()):
         audit.record(session, None, "seed.demo", "system", "", **counts)
     return counts
 
 
-# Later capabilities append their demo seeding here (each returns counts of what it added).
-DEMO_STEPS: list = []
+# --- demo manuals ------------------------------------------------------------------------------
+
+DEMO_DIR = Path(__file__).resolve().parent / "demo"
+
+
+def staff(session: Session, unit_name: str, position: str) -> User:
+    user = session.scalar(select(User).join(User.unit).where(
+        Unit.name == unit_name, User.position == position, User.active.is_(True)).order_by(User.id))
+    if user is None:
+        raise ValidationError(f"デモデータ: {unit_name} に{position}の職員がいません。")
+    return user
+
+
+def _jst(d: date, hour: int = 10) -> datetime:
+    return datetime.combine(d, time(hour), tzinfo=JST)
+
+
+def _revision_file(path: Path) -> tuple[dict, str]:
+    text = path.read_text(encoding="utf-8")
+    m = FRONT_MATTER.match(text)
+    if not m:
+        raise ValidationError(f"デモデータ {path} に前付けがありません。")
+    return yaml.safe_load(m.group(1)) or {}, text[m.end():]
+
+
+def _add_sentence(body: str, sentence: str) -> str:
+    """A small realistic edit: one sentence added to the first paragraph after the first ## heading."""
+    lines = body.split("\n")
+    start = next((i for i, line in enumerate(lines) if line.startswith("## ")), 0)
+    for j in range(start + 1, len(lines)):
+        if lines[j].strip() and not lines[j].startswith(("#", "|", "-", "1.")):
+            lines[j] += sentence
+            break
+    return "\n".join(lines)
+
+
+def _fields_from(doc: ManualDoc, **changes: object) -> DraftFields:
+    fields = DraftFields(title=doc.title, targets=doc.targets, tags=doc.tags, effective=doc.effective,
+                         review_months=doc.review_months, body=doc.body, reason="", summary="")
+    for key, value in changes.items():
+        setattr(fields, key, value)
+    return fields
+
+
+def seed_demo_manuals(session: Session) -> dict[str, int]:
+    """The demo manuals (第1版) and their later revisions, published in date order through the real
+    workflow (担当 drafts, 係長 審査, 課長 決裁), so main reads like years of real history."""
+    if session.scalar(select(func.count(Manual.id))):
+        return {"manuals": 0, "revisions": 0}
+    events: list[tuple[datetime, str, Path]] = []
+    manual_files = sorted((DEMO_DIR / "manuals").glob("*.md"))
+    for path in manual_files:
+        doc = parse(path.read_text(encoding="utf-8"))
+        events.append((_jst((doc.effective or date(2023, 4, 1)) - timedelta(days=30)), "import", path))
+    for rev_dir in sorted((DEMO_DIR / "revisions").iterdir()):
+        for path in rev_dir.glob("*.md"):
+            meta, _body = _revision_file(path)
+            events.append((_jst(date.fromisoformat(str(meta["effective"])) - timedelta(days=24)), "revise", path))
+    published = 0
+    for when, kind, path in sorted(events):
+        if kind == "import":
+            doc = parse(path.read_text(encoding="utf-8"))
+            (manual,) = import_documents(session, [(path.name, path.read_text(encoding="utf-8"))],
+                                         as_user=staff(session, doc.owner, HEAD), when=when)
+            manual.manager = staff(session, doc.owner, STAFF)
+            session.commit()
+            continue
+        manual = session.scalar(select(Manual).where(Manual.slug == path.parent.name))
+        if manual is None:
+            continue
+        owner = manual.owner_unit.name
+        drafter, chief, head = (staff(session, owner, p) for p in (STAFF, CHIEF, HEAD))
+        meta, body = _revision_file(path)
+        revision = rev.open_revision(session, drafter, manual, now=when)
+        doc = parse(rev.current_text(revision))
+        rev.save_draft(session, drafter, revision, _fields_from(
+            doc, body=body, effective=date.fromisoformat(str(meta["effective"])), reason=str(meta.get("reason", "")),
+            summary=str(meta.get("summary", ""))), expected_head=revision.head_commit, now=when)
+        rev.submit(session, drafter, revision, now=when + timedelta(hours=2))
+        rev.approve(session, chief, revision, "内容を確認しました。", now=when + timedelta(days=1))
+        rev.approve(session, head, revision, now=when + timedelta(days=3))
+        published += 1
+    open_states = _seed_open_revisions(session)
+    session.commit()
+    return {"manuals": len(manual_files), "revisions": published + open_states}
+
+
+def _seed_open_revisions(session: Session) -> int:
+    """One revision in each workflow state, so every screen has something to show."""
+    now = datetime.now(JST)
+    count = 0
+
+    def manual(slug: str) -> Manual | None:
+        return session.scalar(select(Manual).where(Manual.slug == slug))
+
+    def start(slug: str, sentence: str, reason: str) -> tuple[Revision, User] | None:
+        m = manual(slug)
+        if m is None:
+            return None
+        drafter = staff(session, m.owner_unit.name, STAFF)
+        revision = rev.open_revision(session, drafter, m, now=now - timedelta(days=5))
+        doc = parse(rev.current_text(revision))
+        rev.save_draft(session, drafter, revision, _fields_from(
+            doc, body=_add_sentence(doc.body, sentence), effective=today_jst() + timedelta(days=60), reason=reason,
+            summary=""), expected_head=revision.head_commit, now=now - timedelta(days=5))
+        return revision, drafter
+
+    # 意見照会中, with comments from two wards.
+    started = start("kokuho-shikaku", "なお、郵送による届出の場合は、到達日を受付日とする。",
+                    "郵送による届出の受付日の取扱いを明確にする。")
+    if started:
+        revision, drafter = started
+        rev.start_consultation(session, drafter, revision, today_jst() + timedelta(days=14))
+        from app.markdown import split_sections
+
+        anchors = [s.anchor for s in split_sections(parse(rev.current_text(revision)).body) if s.anchor]
+        rev.add_comment(session, staff(session, "青葉区 保険年金課", STAFF), revision, anchor=anchors[1],
+                        body="郵送の場合、消印日ではなく到達日とする根拠（条例・規則の条項）も記載してほしい。")
+        rev.add_comment(session, staff(session, "泉区 保険年金課", STAFF), revision, anchor="",
+                        body="窓口と郵送で受付日の扱いが異なる事例が多いため、具体例を1つ追加してほしい。")
+        count += 1
+    # 決裁中 (waiting for the 係長's 審査).
+    started = start("kokuho-hokenryo-genmen", "申請は、原則として納期限の7日前までに行うものとする。",
+                    "減免申請の期限の目安を追記する。")
+    if started:
+        revision, drafter = started
+        rev.submit(session, drafter, revision)
+        count += 1
+    # 起案中 after a 差戻し.
+    started = start("kouki-koureisha-todokede", "届出書の記載事項に漏れがある場合は、その場で補正を求める。",
+                    "届出書の補正の取扱いを追記する。")
+    if started:
+        revision, drafter = started
+        rev.submit(session, drafter, revision)
+        chief = staff(session, revision.manual.owner_unit.name, CHIEF)
+        rev.return_revision(session, chief, revision, "補正を求める根拠規定を併記してください。")
+        count += 1
+    # 取下げ.
+    started = start("shougaisha-techou", "再交付の申請は、本人のほか代理人も行うことができる。",
+                    "再交付申請の代理人の取扱いを追記する。")
+    if started:
+        revision, drafter = started
+        rev.withdraw(session, drafter, revision, "国の通知を待って改めて起案するため。")
+        count += 1
+    return count

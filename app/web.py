@@ -16,7 +16,7 @@ from app.config import BASE_DIR
 from app.errors import TebikiError
 from app.extensions import csrf, db, login_manager, migrate
 from app.org import permissions
-from app.wareki import wareki, wareki_datetime
+from app.wareki import today_jst, wareki, wareki_datetime
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,8 @@ NAV: list[NavItem] = [
     NavItem("ダッシュボード", "main.dashboard"),
     NavItem("マニュアル", "manuals.index"),
     NavItem("判断事例集", "rulings.index"),
-    NavItem("起案・決裁", "revisions.index", "revision.workspace"),
+    NavItem("起案・決裁", "revisions.index", "manual.create"),
+    NavItem("意見照会", "revisions.index", "revision.consulted"),
     NavItem("照会", "rulings.inquiries", "inquiry.inbox"),
     NavItem("通知", "notices.inbox"),
     NavItem("事務引継書", "handover.index"),
@@ -66,8 +67,10 @@ def init_app(app: Flask) -> None:
     csrf.init_app(app)
     login_manager.init_app(app)
 
-    from app import audit  # noqa: F401  (registers the model)
+    from app import audit  # noqa: F401  (registers the models)
+    from app.manuals import models as _manual_models  # noqa: F401
     from app.org.models import User
+    from app.revisions import models as _revision_models  # noqa: F401
 
     @login_manager.user_loader
     def load_user(session_id: str) -> User | None:
@@ -81,11 +84,12 @@ def init_app(app: Flask) -> None:
         return user
 
     from app.dashboard import bp as main_bp
+    from app.manuals.views import bp as manuals_bp
     from app.org.views import admin_bp, auth_bp
+    from app.revisions.views import bp as revisions_bp
 
-    app.register_blueprint(main_bp)
-    app.register_blueprint(auth_bp)
-    app.register_blueprint(admin_bp)
+    for blueprint in (main_bp, auth_bp, admin_bp, manuals_bp, revisions_bp):
+        app.register_blueprint(blueprint)
 
     from app.cli import register as register_cli
 
@@ -97,6 +101,10 @@ def init_app(app: Flask) -> None:
                                  nav_items=nav_items, page_url=page_url)
 
     _register_error_pages(app)
+
+    @app.context_processor
+    def today() -> dict[str, object]:
+        return {"today": today_jst()}
 
     @app.after_request
     def security_headers(resp: Response) -> Response:

@@ -29,6 +29,20 @@ class SectionDiff:
     changed: bool
     rows: list[Row] = field(default_factory=list)
 
+    def display(self, context: int = 1) -> list[Row | None]:
+        """Changed rows, the heading row and `context` rows around changes; None = folded (略)."""
+        keep = {0}
+        for i, row in enumerate(self.rows):
+            if row.changed:
+                keep.update(range(max(0, i - context), min(len(self.rows), i + context + 1)))
+        out: list[Row | None] = []
+        for i, row in enumerate(self.rows):
+            if i in keep:
+                out.append(row)
+            elif out and out[-1] is not None:
+                out.append(None)
+        return out
+
 
 def _mark(text: str) -> Markup:
     return Markup('<u class="chg">{}</u>').format(text) if text else Markup("")

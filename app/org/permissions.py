@@ -108,6 +108,11 @@ def _revision_workspace(user: User, _obj: Any) -> bool | str:
     return True
 
 
+@rule("revision.consulted")
+def _revision_consulted(user: User, _obj: Any) -> bool | str:
+    return user.is_ward or "意見照会は区役所・総合支所の課に届きます。"
+
+
 @rule("revision.view")
 def _revision_view(user: User, revision: Any) -> bool | str:
     """Drafts are for the owner unit, the approvers on its route, and (during 意見照会) the target wards."""

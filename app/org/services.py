@@ -361,3 +361,10 @@ def active_user_counts(session: Session) -> dict[int, int]:
         select(User.unit_id, func.count(User.id)).where(User.active.is_(True)).group_by(User.unit_id)
     )
     return {unit_id: n for unit_id, n in rows}
+
+
+def get_unit(session: Session, unit_id: int) -> Unit:
+    unit = session.get(Unit, unit_id)
+    if unit is None:
+        raise NotFound("指定された所属は見つかりません。")
+    return unit

@@ -372,10 +372,10 @@ def approval_route(session: Session, revision: Revision, consult_unit: Unit | No
         User.unit_id == owner.id, User.position == CHIEF, User.active.is_(True), User.id != revision.drafter_id))
     steps = []
     if has_chief:
-        steps.append(ApprovalStep(meaning=REVIEW, unit_id=owner.id, positions=CHIEF))
+        steps.append(ApprovalStep(meaning=REVIEW, unit_id=owner.id, positions=CHIEF, status="pending"))
     if consult_unit is not None:
-        steps.append(ApprovalStep(meaning=CONSULT, unit_id=consult_unit.id, positions=f"{CHIEF},{HEAD}"))
-    steps.append(ApprovalStep(meaning=DECIDE, unit_id=owner.id, positions=HEAD))
+        steps.append(ApprovalStep(meaning=CONSULT, unit_id=consult_unit.id, positions=f"{CHIEF},{HEAD}", status="pending"))
+    steps.append(ApprovalStep(meaning=DECIDE, unit_id=owner.id, positions=HEAD, status="pending"))
     for i, step in enumerate(steps):
         step.order = i
     return steps

@@ -6,3 +6,43 @@ document.addEventListener("click", (ev) => {
 document.addEventListener("change", (ev) => {
   if (ev.target.matches("[data-autosubmit]")) ev.target.form.submit();
 });
+document.addEventListener("click", (ev) => {
+  if (ev.target.closest("[data-print]")) { ev.preventDefault(); window.print(); }
+  const toggle = ev.target.closest("[data-toggle-unchanged]");
+  if (toggle) {
+    const table = document.querySelector("table.shinkyu");
+    table.classList.toggle("show-all");
+    toggle.textContent = table.classList.contains("show-all") ? "変更のない節を折りたたむ" : "変更のない節もすべて表示";
+  }
+});
+
+// Live preview of the Markdown editor (rendered and sanitised by the server: one renderer).
+(function () {
+  const body = document.querySelector("textarea[data-preview]");
+  const out = document.getElementById("preview");
+  if (!body || !out) return;
+  const token = document.querySelector("input[name=csrf_token]").value;
+  let timer = null, last = null;
+  async function refresh() {
+    if (body.value === last) return;
+    last = body.value;
+    const data = new URLSearchParams({ body: body.value, csrf_token: token });
+    try {
+      const resp = await fetch(body.dataset.preview, { method: "POST", body: data, credentials: "same-origin" });
+      const json = await resp.json();
+      out.innerHTML = json.html || ("<p class='field-error'>" + (json.error || "プレビューできません") + "</p>");
+    } catch (e) { out.textContent = "プレビューを表示できません（保存には影響しません）。"; }
+  }
+  body.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(refresh, 400); });
+  refresh();
+})();
+
+// Unsaved edits: warn before leaving the editor.
+(function () {
+  const form = document.querySelector("form.editor-form");
+  if (!form) return;
+  let dirty = false;
+  form.addEventListener("input", () => { dirty = true; });
+  form.addEventListener("submit", () => { dirty = false; });
+  window.addEventListener("beforeunload", (ev) => { if (dirty) { ev.preventDefault(); ev.returnValue = ""; } });
+})();

@@ -1,0 +1,296 @@
+"""Drafting and approving pages: workspace, new manual, editor, 意見照会, 決裁."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from wtforms.fields.choices import SelectChoice
+
+from app.errors import Conflict, ValidationError
+from app.extensions import db
+from app.manuals import diff
+from app.manuals import services as manuals
+from app.manuals.document import parse
+from app.markdown import render, split_sections
+from app.org import services as org
+from app.org.models import HQ
+from app.org.permissions import can, require
+from app.revisions import services as rev
+from app.revisions.forms import (
+    CommentForm,
+    ConsultForm,
+    DecisionForm,
+    DispositionForm,
+    DraftForm,
+    NewManualForm,
+    SubmitForm,
+    split_tags,
+)
+from app.revisions.models import ABOLISH, CONSULTATION, DRAFT, EVENT_LABELS, NEW, REVISE, ConsultationComment
+from app.wareki import today_jst
+
+bp = Blueprint("revisions", __name__)
+
+
+@bp.before_request
+@login_required
+def _login() -> None:
+    pass
+
+
+def _flash_error(err: ValidationError | Conflict) -> None:
+    flash(err.message, "error")
+    for d in err.details:
+        flash(d, "error")
+
+
+def _fields(form: DraftForm) -> rev.DraftFields:
+    return rev.DraftFields(
+        title=form.title.data or "", targets=list(form.targets.data or []), tags=split_tags(form.tags.data),
+        effective=form.effective.data, review_months=form.review_months.data or 12,
+        body=(form.body.data or "").replace("\r\n", "\n"), reason=form.reason.data or "",
+        summary=form.summary.data or "",
+    )
+
+
+def _form_errors(form: DraftForm) -> None:
+    for field, errors in form.errors.items():
+        if field == "csrf_token":
+            continue
+        for e in errors:
+            flash(f"{getattr(form, field).label.text}: {e}", "error")
+
+
+@bp.get("/revisions")
+def index():  # type: ignore[no-untyped-def]
+    require(current_user, "revision.workspace")
+    return render_template("revisions/index.html", lists=rev.workspace(db.session, current_user))
+
+
+@bp.route("/manuals/new", methods=["GET", "POST"])
+def new_manual():  # type: ignore[no-untyped-def]
+    require(current_user, "manual.create")
+    form = NewManualForm()
+    if request.method == "GET":
+        form.effective.data = today_jst() + timedelta(days=30)
+        form.reason.data = "新規制定"
+        form.body.data = "# マニュアル名\n\n## 1 目的\n\n## 2 対象となる事務\n\n## 3 事務の流れ\n\n1. \n2. \n"
+    if form.validate_on_submit():
+        try:
+            revision = rev.create_manual(db.session, current_user, slug=form.slug.data or "", fields=_fields(form))
+        except ValidationError as err:
+            db.session.rollback()
+            _flash_error(err)
+        else:
+            db.session.commit()
+            flash("マニュアルの制定案を作成しました。内容を確認して決裁に回してください。", "success")
+            return redirect(url_for("revisions.show", revision_id=revision.id))
+    elif request.method == "POST":
+        _form_errors(form)
+    return render_template("revisions/edit.html", form=form, revision=None, new=True, stale=None)
+
+
+@bp.post("/manuals/<slug>/revise")
+def open_revision(slug: str):  # type: ignore[no-untyped-def]
+    manual = manuals.get_manual(db.session, current_user, slug)
+    kind = ABOLISH if request.form.get("kind") == "obsolete" else REVISE
+    if not DecisionForm().validate_on_submit():
+        abort(400)
+    try:
+        revision = rev.open_revision(db.session, current_user, manual, kind=kind)
+    except (ValidationError, Conflict) as err:
+        db.session.rollback()
+        _flash_error(err)
+        return redirect(url_for("manuals.show", slug=slug))
+    db.session.commit()
+    if kind == ABOLISH:
+        flash("廃止案を作成しました。廃止理由を入力して決裁に回してください。", "success")
+    return redirect(url_for("revisions.edit", revision_id=revision.id))
+
+
+def _fill(form: DraftForm, revision: rev.Revision) -> None:
+    doc = parse(rev.current_text(revision))
+    form.title.data = doc.title
+    form.targets.data = doc.targets
+    form.tags.data = "、".join(doc.tags)
+    form.effective.data = revision.effective_date or doc.effective
+    form.review_months.data = doc.review_months
+    form.body.data = doc.body
+    form.reason.data = revision.reason
+    form.summary.data = revision.summary
+    form.head.data = revision.head_commit
+
+
+@bp.route("/revisions/<int:revision_id>/edit", methods=["GET", "POST"])
+def edit(revision_id: int):  # type: ignore[no-untyped-def]
+    revision = rev.get_revision(db.session, revision_id)
+    require(current_user, "revision.edit", revision)
+    if revision.state not in (DRAFT, CONSULTATION):
+        flash(f"この改正案は「{revision.state_label}」のため編集できません。", "error")
+        return redirect(url_for("revisions.show", revision_id=revision.id))
+    form = DraftForm()
+    stale = None
+    if request.method == "GET":
+        _fill(form, revision)
+    elif form.validate_on_submit():
+        try:
+            changed = rev.save_draft(db.session, current_user, revision, _fields(form), expected_head=form.head.data or "")
+        except rev.StaleDraft as err:
+            db.session.rollback()
+            stale = err
+            flash(err.message, "error")
+            revision = rev.get_revision(db.session, revision_id)
+            form.head.data = revision.head_commit  # saving again now means "mine wins, I have seen theirs"
+        except (ValidationError, Conflict) as err:
+            db.session.rollback()
+            _flash_error(err)
+        else:
+            db.session.commit()
+            flash("保存しました。" if changed else "変更はありません（保存済みの内容と同じです）。", "success")
+            if request.form.get("then") == "show":
+                return redirect(url_for("revisions.show", revision_id=revision.id))
+            return redirect(url_for("revisions.edit", revision_id=revision.id))
+    else:
+        _form_errors(form)
+    return render_template("revisions/edit.html", form=form, revision=revision, new=False, stale=stale,
+                           base_text=rev.base_text(revision))
+
+
+@bp.post("/revisions/preview")
+def preview():  # type: ignore[no-untyped-def]
+    if not DecisionForm().validate_on_submit():
+        return {"error": "CSRF"}, 400
+    body = request.form.get("body", "")
+    if len(body) > rev.MAX_BODY:
+        return {"error": "本文が長すぎます。"}, 413
+    return {"html": render(body).html}
+
+
+@bp.get("/revisions/<int:revision_id>")
+def show(revision_id: int):  # type: ignore[no-untyped-def]
+    revision = rev.get_revision(db.session, revision_id)
+    require(current_user, "revision.view", revision)
+    text = rev.current_text(revision) if revision.head_commit else ""
+    doc = parse(text) if text else None
+    base = rev.base_text(revision)
+    sections = diff.compare(parse(base).body if base else "", doc.body) if doc else []
+    comment_form = CommentForm()
+    if doc:
+        comment_form.anchor.choices = [SelectChoice("", "全体について")] + [
+            SelectChoice(s.anchor, s.heading) for s in split_sections(doc.body) if s.anchor]
+    submit_form = SubmitForm()
+    submit_form.consult_unit.choices = [SelectChoice(0, "なし")] + [
+        SelectChoice(u.id, u.name) for u in org.list_units(db.session, kind=HQ)
+        if u.id != revision.manual.owner_unit_id]
+    all_comments = rev.comments(db.session, revision)
+    if current_user.is_ward and not can(current_user, "revision.edit", revision):
+        visible_comments = [c for c in all_comments if c.unit_id == current_user.unit_id]
+    else:
+        visible_comments = all_comments
+    return render_template(
+        "revisions/show.html", revision=revision, doc=doc, rendered=render(doc.body) if doc else None,
+        sections=sections, comments=visible_comments, comment_form=comment_form, submit_form=submit_form,
+        consult_form=ConsultForm(data={"deadline": today_jst() + timedelta(days=14)}), decision_form=DecisionForm(),
+        disposition_form=DispositionForm(), event_labels=EVENT_LABELS, consultation_open=rev.consultation_open(revision),
+        NEW=NEW,
+    )
+
+
+def _act(revision_id: int, action, success: str):  # type: ignore[no-untyped-def]
+    revision = rev.get_revision(db.session, revision_id)
+    try:
+        result = action(revision)
+    except rev.PublishConflict as err:
+        flash(err.message, "error")
+        return redirect(url_for("revisions.show", revision_id=revision_id))
+    except (ValidationError, Conflict) as err:
+        db.session.rollback()
+        _flash_error(err)
+        return redirect(url_for("revisions.show", revision_id=revision_id))
+    db.session.commit()
+    flash(success if not callable(success) else success(result), "success")
+    return redirect(url_for("revisions.show", revision_id=revision_id))
+
+
+@bp.post("/revisions/<int:revision_id>/consult")
+def consult(revision_id: int):  # type: ignore[no-untyped-def]
+    form = ConsultForm()
+    if not form.validate_on_submit():
+        flash("意見照会の期限を YYYY-MM-DD で入力してください。", "error")
+        return redirect(url_for("revisions.show", revision_id=revision_id))
+    return _act(revision_id, lambda r: rev.start_consultation(db.session, current_user, r, form.deadline.data),
+                "意見照会を開始しました。対象の区役所・総合支所の課に表示されます。")
+
+
+@bp.post("/revisions/<int:revision_id>/comments")
+def comment(revision_id: int):  # type: ignore[no-untyped-def]
+    # The anchor is checked by the service against the draft's headings.
+    if not DecisionForm().validate_on_submit():
+        abort(400)
+    return _act(revision_id, lambda r: rev.add_comment(db.session, current_user, r, anchor=request.form.get("anchor", ""),
+                                                       body=request.form.get("body", "")),
+                "意見を提出しました。")
+
+
+@bp.post("/revisions/<int:revision_id>/comments/<int:comment_id>")
+def dispose(revision_id: int, comment_id: int):  # type: ignore[no-untyped-def]
+    form = DispositionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    comment_row = db.session.get(ConsultationComment, comment_id)
+    if comment_row is None or comment_row.revision_id != revision_id:
+        abort(404)
+    return _act(revision_id, lambda r: rev.dispose_comment(db.session, current_user, comment_row,
+                                                           disposition=form.disposition.data or "",
+                                                           reason=form.reason.data or ""),
+                "意見への対応を記録しました。")
+
+
+@bp.post("/revisions/<int:revision_id>/submit")
+def submit(revision_id: int):  # type: ignore[no-untyped-def]
+    if not DecisionForm().validate_on_submit():
+        abort(400)
+    unit_id = request.form.get("consult_unit", type=int) or 0
+    consult_unit = org.get_unit(db.session, unit_id) if unit_id else None
+    return _act(revision_id, lambda r: rev.submit(db.session, current_user, r, consult_unit=consult_unit),
+                "決裁に回付しました。")
+
+
+@bp.post("/revisions/<int:revision_id>/approve")
+def approve(revision_id: int):  # type: ignore[no-untyped-def]
+    form = DecisionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    return _act(revision_id, lambda r: rev.approve(db.session, current_user, r, form.comment.data or ""),
+                lambda published: "決裁しました。マニュアルを公布しました。" if published else "承認しました。次の段階に回付されました。")
+
+
+@bp.post("/revisions/<int:revision_id>/return")
+def send_back(revision_id: int):  # type: ignore[no-untyped-def]
+    form = DecisionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    return _act(revision_id, lambda r: rev.return_revision(db.session, current_user, r, form.comment.data or ""),
+                "差し戻しました。")
+
+
+@bp.post("/revisions/<int:revision_id>/withdraw")
+def withdraw(revision_id: int):  # type: ignore[no-untyped-def]
+    form = DecisionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    return _act(revision_id, lambda r: rev.withdraw(db.session, current_user, r, form.comment.data or ""),
+                "改正案を取り下げました。")
+
+
+@bp.get("/revisions/<int:revision_id>/compare")
+def compare(revision_id: int):  # type: ignore[no-untyped-def]
+    revision = rev.get_revision(db.session, revision_id)
+    require(current_user, "revision.view", revision)
+    base = rev.base_text(revision)
+    doc = parse(rev.current_text(revision))
+    sections = diff.compare(parse(base).body if base else "", doc.body)
+    return render_template("manuals/compare.html", manual=revision.manual, new=None, old=None, sections=sections,
+                           versions=[], revision=revision)
