@@ -6,11 +6,11 @@ import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, event, select
+from sqlalchemy import ForeignKey, Integer, String, Text, event, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from app.errors import TebikiError
-from app.extensions import db
+from app.extensions import UTCDateTime, db
 from app.wareki import now_utc
 
 if TYPE_CHECKING:
@@ -21,7 +21,7 @@ class AuditEntry(db.Model):
     __tablename__ = "audit_log"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now_utc, index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc, index=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     # Snapshot of the actor's name: the log must read the same after a rename or transfer.
     actor_name: Mapped[str] = mapped_column(String(100), default="システム")

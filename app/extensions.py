@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
-from sqlalchemy import MetaData
+from sqlalchemy import DateTime, MetaData
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.types import TypeDecorator
 
 # Named constraints so Alembic migrations are identical on SQLite and PostgreSQL.
 NAMING = {
@@ -31,3 +34,26 @@ login_manager.login_view = "auth.login"
 login_manager.login_message = "このページを見るにはログインしてください。"
 login_manager.login_message_category = "info"
 login_manager.session_protection = "strong"
+
+
+class UTCDateTime(TypeDecorator):
+    """Timestamps stored in UTC and read back timezone-aware, on SQLite (which keeps no zone)
+    as on PostgreSQL. A naive value is taken to be UTC already."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if getattr(dialect, "name", "") == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)

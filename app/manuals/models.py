@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import UTCDateTime, db
 from app.org.models import Unit, User
 from app.wareki import now_utc
 
@@ -30,9 +30,9 @@ class Manual(db.Model):
     current_version: Mapped[int] = mapped_column(Integer, default=0)
     current_commit: Mapped[str | None] = mapped_column(String(40))
     effective_date: Mapped[date | None] = mapped_column(Date)
-    last_published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
-    last_reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now_utc)
+    last_published_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    last_reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
 
     owner_unit: Mapped[Unit] = relationship(lazy="joined")
     manager: Mapped[User | None] = relationship(lazy="joined")
@@ -105,6 +105,6 @@ class ManualVersion(db.Model):
     drafter_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     drafter_name: Mapped[str] = mapped_column(String(100))
     revision_id: Mapped[int | None] = mapped_column(ForeignKey("revisions.id"), unique=True)
-    published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
     manual: Mapped[Manual] = relationship()

@@ -3,10 +3,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import UTCDateTime, db
 from app.wareki import now_utc
 
 # Kinds of unit.
@@ -32,7 +32,7 @@ class Unit(db.Model):
     name: Mapped[str] = mapped_column(String(110), unique=True)
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now_utc)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
 
     users: Mapped[list[User]] = relationship(back_populates="unit")
 
@@ -68,9 +68,9 @@ class User(UserMixin, db.Model):
     # Bumped on password change or deactivation: every existing session stops working.
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now_utc)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
 
     unit: Mapped[Unit] = relationship(back_populates="users", lazy="joined")
 

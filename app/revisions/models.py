@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import UTCDateTime, db
 from app.manuals.models import Manual
 from app.org.models import Unit, User
 from app.wareki import now_utc
@@ -52,9 +52,9 @@ class Revision(db.Model):
     consultation_deadline: Mapped[date | None] = mapped_column(Date)
     drafter_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     conflict_text: Mapped[str | None] = mapped_column(Text)  # main's text when publishing conflicted
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now_utc)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now_utc)
-    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     manual: Mapped[Manual] = relationship(lazy="joined")
     drafter: Mapped[User] = relationship(lazy="joined")
@@ -99,7 +99,7 @@ class ApprovalStep(db.Model):
     positions: Mapped[str] = mapped_column(String(32))  # e.g. "係長,課長"
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending / approved / returned
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    acted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    acted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     unit: Mapped[Unit] = relationship(lazy="joined")
     actor: Mapped[User | None] = relationship(lazy="joined")
@@ -124,7 +124,7 @@ class WorkflowEvent(db.Model):
     actor_position: Mapped[str] = mapped_column(String(8))
     comment: Mapped[str] = mapped_column(Text, default="")
     commit_sha: Mapped[str | None] = mapped_column(String(40))
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now_utc)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
 
 
 EVENT_LABELS = {
@@ -146,11 +146,11 @@ class ConsultationComment(db.Model):
     anchor: Mapped[str] = mapped_column(String(200), default="")
     heading: Mapped[str] = mapped_column(String(200), default="")
     body: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now_utc)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
     disposition: Mapped[str | None] = mapped_column(String(16))  # reflected / not_reflected
     disposition_reason: Mapped[str] = mapped_column(Text, default="")
     disposed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    disposed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    disposed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     unit: Mapped[Unit] = relationship(lazy="joined")
     author: Mapped[User] = relationship(lazy="joined", foreign_keys=[author_id])

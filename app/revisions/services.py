@@ -372,12 +372,13 @@ def approval_route(session: Session, revision: Revision, consult_unit: Unit | No
         User.unit_id == owner.id, User.position == CHIEF, User.active.is_(True), User.id != revision.drafter_id))
     steps = []
     if has_chief:
-        steps.append(ApprovalStep(meaning=REVIEW, unit_id=owner.id, positions=CHIEF, status="pending"))
+        steps.append(ApprovalStep(meaning=REVIEW, unit=owner, positions=CHIEF, status="pending"))
     if consult_unit is not None:
-        steps.append(ApprovalStep(meaning=CONSULT, unit_id=consult_unit.id, positions=f"{CHIEF},{HEAD}", status="pending"))
-    steps.append(ApprovalStep(meaning=DECIDE, unit_id=owner.id, positions=HEAD, status="pending"))
+        steps.append(ApprovalStep(meaning=CONSULT, unit=consult_unit, positions=f"{CHIEF},{HEAD}", status="pending"))
+    steps.append(ApprovalStep(meaning=DECIDE, unit=owner, positions=HEAD, status="pending"))
     for i, step in enumerate(steps):
         step.order = i
+        step.unit_id = step.unit.id  # read before the flush by the permission check
     return steps
 
 

@@ -1,0 +1,364 @@
+"""The revision lifecycle through the services, checked in the DB and with the real git CLI."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from flask import Flask
+
+from app import signals
+from app.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from app.extensions import db
+from app.manuals import services as manuals
+from app.manuals.document import parse
+from app.manuals.importer import import_documents
+from app.manuals.models import Manual, ManualVersion
+from app.org.services import find_unit
+from app.revisions import services as rev
+from app.revisions.models import CONSULTATION, DRAFT, IN_REVIEW, PUBLISHED, WITHDRAWN
+from app.wareki import today_jst
+from tests.helpers import approve_all, git, make_manual, manual_text, revise, user
+
+pytestmark = pytest.mark.usefixtures("demo_users")
+
+
+def test_full_lifecycle_writes_one_commit_per_published_version(app: Flask) -> None:
+    manual = make_manual()
+    received = []
+    signals.revision_published.connect(lambda _s, **kw: received.append(kw), weak=False)
+    try:
+        revision = revise(manual, "hq.tanto", "14日以内", "30日以内", reason="審査期間を改める。")
+        rev.start_consultation(db.session, user("hq.tanto"), revision, today_jst() + timedelta(days=7))
+        comment = rev.add_comment(db.session, user("aoba.tanto"), revision, anchor="3-審査", body="期間の根拠を示してほしい。")
+        db.session.commit()
+        with pytest.raises(ValidationError, match="未対応"):
+            rev.submit(db.session, user("hq.tanto"), revision)
+        with pytest.raises(ValidationError, match="理由"):
+            rev.dispose_comment(db.session, user("hq.tanto"), comment, disposition="not_reflected", reason="")
+        rev.dispose_comment(db.session, user("hq.tanto"), comment, disposition="reflected", reason="根拠を追記")
+        rev.submit(db.session, user("hq.tanto"), revision)
+        assert revision.state == IN_REVIEW
+        assert rev.approve(db.session, user("hq.kakaricho"), revision, "確認") is False
+        assert rev.approve(db.session, user("hq.kacho"), revision) is True
+    finally:
+        signals.revision_published.receivers.clear()
+    assert received == [{"revision_id": revision.id, "manual_id": manual.id, "number": 2, "kind": "revise"}]
+    db.session.expire_all()
+    assert revision.state == PUBLISHED and revision.number == 2
+    assert manual.current_version == 2
+    v2 = manuals.get_version(db.session, manual, 2)
+    assert "30日以内" in manuals.read_version(manual, v2).text
+
+    # git, read with the real CLI: one commit per published version, nothing else on main.
+    log = git("log", "--format=%H%x00%an%x00%cn%x00%B%x01", "main").strip("\x01\n").split("\x01")
+    assert len(log) == 2
+    sha, author, committer, message = log[0].strip("\n").split("\x00")
+    assert sha == v2.commit_sha == manual.current_commit
+    assert author == "佐藤 健一" and committer == "Tebiki"
+    assert message.startswith("審査期間を改める。")
+    trailers = git("log", "-1", "--format=%(trailers)", "main")
+    assert "Manual: test-manual" in trailers and "Revision: 2" in trailers
+    assert "Approved-by: 鈴木 美香 <hq.kakaricho>" in trailers and "Approved-by: 高橋 誠 <hq.kacho>" in trailers
+    assert git("show", "main:manuals/test-manual.md").count("30日以内") == 1
+    assert git("diff", "--stat", "main~1", "main").strip().startswith("manuals/test-manual.md")
+    # the draft's own saves live on its own ref, not on main
+    assert git("rev-parse", f"refs/heads/drafts/{revision.id}").strip() != sha
+
+
+def test_drafter_cannot_approve_and_return_needs_comment() -> None:
+    manual = make_manual()
+    revision = revise(manual, "hq.kakaricho", "受付印を押す。", "受付印を押し、受付簿に記録する。")
+    rev.submit(db.session, user("hq.kakaricho"), revision)
+    # The drafter is the 係長 here: the route skips nobody, and the drafter may not approve.
+    with pytest.raises(PermissionDenied, match="起案者は自分の改正案を承認できません"):
+        rev.approve(db.session, user("hq.kakaricho"), revision)
+    with pytest.raises(PermissionDenied):
+        rev.approve(db.session, user("aoba.kacho"), revision)  # a ward head is not on the route
+    with pytest.raises(ValidationError, match="差戻しの理由"):
+        rev.return_revision(db.session, user("hq.kacho"), revision, "  ")
+    rev.return_revision(db.session, user("hq.kacho"), revision, "表現を見直してください。")
+    assert revision.state == DRAFT and revision.steps == []
+    assert [e.action for e in revision.events][-1] == "return"
+    assert revision.events[-1].comment == "表現を見直してください。"
+    assert revision.events[-1].actor_position == "課長"
+
+
+def test_one_person_cannot_approve_two_steps() -> None:
+    manual = make_manual()
+    revision = revise(manual, "hq.tanto", "受付印を押す。", "受付印を押す。（電子申請を除く。）")
+    kacho = user("hq.kacho")
+    rev.submit(db.session, user("hq.tanto"), revision)
+    # 課長 is not a 係長: cannot do the 審査 step
+    with pytest.raises(PermissionDenied, match="審査"):
+        rev.approve(db.session, kacho, revision)
+
+
+def test_ward_and_other_units_cannot_draft_or_edit() -> None:
+    manual = make_manual()
+    with pytest.raises(PermissionDenied, match="所管課の職員のみ"):
+        rev.open_revision(db.session, user("aoba.tanto"), manual)
+    with pytest.raises(PermissionDenied, match="所管課の職員のみ"):
+        rev.open_revision(db.session, user("kaigo.hq.tanto"), manual)
+    with pytest.raises(PermissionDenied, match="本庁"):
+        rev.create_manual(db.session, user("aoba.kacho"), slug="x-y", fields=rev.DraftFields(
+            title="x", targets=["保険年金課"], tags=[], effective=None, review_months=12, body="x", reason="x"))
+    revision = revise(manual, "hq.tanto", "14日以内", "21日以内")
+    fields = rev.DraftFields(title="改ざん", targets=["保険年金課"], tags=[], effective=None, review_months=12,
+                             body="x", reason="x")
+    with pytest.raises(PermissionDenied):
+        rev.save_draft(db.session, user("kaigo.hq.kacho"), revision, fields, expected_head=revision.head_commit)
+    with pytest.raises(PermissionDenied):
+        rev.withdraw(db.session, user("aoba.kacho"), revision)
+
+
+def test_ward_sees_drafts_only_under_consultation() -> None:
+    from app.org.permissions import can
+
+    manual = make_manual()
+    revision = revise(manual, "hq.tanto", "14日以内", "21日以内")
+    assert not can(user("aoba.tanto"), "revision.view", revision)
+    assert can(user("hq.kakaricho"), "revision.view", revision)
+    rev.start_consultation(db.session, user("hq.tanto"), revision, today_jst() + timedelta(days=3))
+    assert can(user("aoba.tanto"), "revision.view", revision)
+    assert not can(user("aoba.koseki.tanto"), "revision.view", revision)  # not a target section
+    with pytest.raises(PermissionDenied):
+        rev.add_comment(db.session, user("aoba.koseki.tanto"), revision, anchor="", body="x")
+
+
+def test_consultation_deadline_and_comment_checks() -> None:
+    manual = make_manual()
+    revision = revise(manual, "hq.tanto", "14日以内", "21日以内")
+    with pytest.raises(ValidationError, match="明日以降"):
+        rev.start_consultation(db.session, user("hq.tanto"), revision, today_jst())
+    rev.start_consultation(db.session, user("hq.tanto"), revision, today_jst() + timedelta(days=1))
+    with pytest.raises(ValidationError, match="見出し"):
+        rev.add_comment(db.session, user("aoba.tanto"), revision, anchor="no-such", body="x")
+    with pytest.raises(ValidationError, match="意見の内容"):
+        rev.add_comment(db.session, user("aoba.tanto"), revision, anchor="", body=" ")
+    revision.consultation_deadline = today_jst() - timedelta(days=1)
+    with pytest.raises(Conflict, match="期限"):
+        rev.add_comment(db.session, user("aoba.tanto"), revision, anchor="", body="遅れた意見")
+
+
+def test_stale_save_is_refused_with_both_versions() -> None:
+    manual = make_manual()
+    revision = revise(manual, "hq.tanto", "14日以内", "21日以内")
+    opened_at = revision.head_commit
+    doc = parse(rev.current_text(revision))
+    mine = rev.DraftFields(title=doc.title, targets=doc.targets, tags=doc.tags, effective=doc.effective,
+                           review_months=12, body=doc.body + "\n追記A\n", reason="理由")
+    theirs = rev.DraftFields(**{**mine.__dict__, "body": doc.body + "\n追記B\n"})
+    rev.save_draft(db.session, user("hq.kakaricho"), revision, theirs, expected_head=opened_at)
+    db.session.commit()
+    with pytest.raises(rev.StaleDraft) as exc:
+        rev.save_draft(db.session, user("hq.tanto"), revision, mine, expected_head=opened_at)
+    db.session.rollback()
+    assert "追記B" in exc.value.theirs and exc.value.theirs_by == "鈴木 美香"
+    assert "追記B" in rev.current_text(revision) and "追記A" not in rev.current_text(revision)
+
+
+def test_two_drafts_touching_different_sections_both_publish() -> None:
+    manual = make_manual()
+    first = revise(manual, "hq.tanto", "この手引きは", "この手引きは、", reason="目的の表現を改める。")
+    second = revise(manual, "hq.tanto", "決定通知書を郵送する。", "決定通知書を郵送又は交付する。", reason="通知方法を改める。")
+    approve_all(first)
+    approve_all(second)
+    db.session.expire_all()
+    text = manuals.read_version(manual, manuals.get_version(db.session, manual, 3)).text
+    assert "この手引きは、" in text and "郵送又は交付する。" in text
+    assert git("rev-list", "--count", "main").strip() == "3"
+
+
+def test_conflicting_drafts_send_the_second_back_with_both_sides() -> None:
+    manual = make_manual()
+    first = revise(manual, "hq.tanto", "14日以内", "21日以内")
+    second = revise(manual, "hq.tanto", "14日以内", "30日以内")
+    approve_all(first)
+    with pytest.raises(rev.PublishConflict, match="競合を解消"):
+        approve_all(second)
+    db.session.expire_all()
+    assert second.state == DRAFT and second.conflict_text is not None
+    assert "21日以内" in second.conflict_text  # main's side is shown
+    text = rev.current_text(second)
+    assert "<<<<<<<" in text and "30日以内" in text and "21日以内" in text
+    assert manual.current_version == 2
+    with pytest.raises(ValidationError):
+        rev.submit(db.session, user("hq.tanto"), second)  # markers left in
+    # The drafter resolves it; it then publishes on top of the first.
+    doc = parse(text)
+    resolved = doc.body.split("<<<<<<<")[0] + "申請内容を審査し、30日以内に決定する。\n" + doc.body.split(">>>>>>>")[1].split(
+        "\n", 1)[1]
+    fields = rev.DraftFields(title=doc.title, targets=doc.targets, tags=doc.tags, effective=doc.effective,
+                             review_months=12, body=resolved, reason="再起案")
+    rev.save_draft(db.session, user("hq.tanto"), second, fields, expected_head=second.head_commit)
+    assert second.conflict_text is None
+    approve_all(second)
+    db.session.expire_all()
+    assert manual.current_version == 3
+    assert "30日以内" in git("show", "main:manuals/test-manual.md")
+
+
+def test_withdraw_and_invalid_transitions() -> None:
+    manual = make_manual()
+    revision = revise(manual, "hq.tanto", "14日以内", "21日以内")
+    with pytest.raises(Conflict, match="承認"):
+        rev.approve(db.session, user("hq.kakaricho"), revision)
+    rev.withdraw(db.session, user("hq.tanto"), revision, "見送り")
+    assert revision.state == WITHDRAWN
+    with pytest.raises(Conflict, match="取下げ"):
+        rev.submit(db.session, user("hq.tanto"), revision)
+
+
+def test_submit_requires_reason_and_a_change() -> None:
+    manual = make_manual()
+    revision = rev.open_revision(db.session, user("hq.tanto"), manual)
+    with pytest.raises(ValidationError) as exc:
+        rev.submit(db.session, user("hq.tanto"), revision)
+    assert any("改正理由" in d for d in exc.value.details)
+    assert any("変更されていません" in d for d in exc.value.details)
+
+
+def test_create_new_manual_and_abolish_it() -> None:
+    fields = rev.DraftFields(title="新しい手引き", targets=["保険年金課", "戸籍住民課"], tags=["新規"],
+                             effective=date(2025, 4, 1), review_months=24, body="# 新しい手引き\n\n## 1 目的\n本文\n",
+                             reason="新規制定")
+    with pytest.raises(ValidationError) as exc:
+        rev.create_manual(db.session, user("hq.tanto"), slug="Bad Slug", fields=fields)
+    assert any("識別名" in d for d in exc.value.details)
+    revision = rev.create_manual(db.session, user("hq.tanto"), slug="new-manual", fields=fields)
+    db.session.commit()
+    manual = revision.manual
+    assert not manual.is_published
+    with pytest.raises(NotFound):
+        manuals.get_manual(db.session, user("aoba.tanto"), "new-manual")  # readers never see drafts
+    approve_all(revision)
+    db.session.expire_all()
+    assert manual.current_version == 1 and manual.status == "active"
+    assert manual.target_names == ["保険年金課", "戸籍住民課"]
+
+    abolish = rev.open_revision(db.session, user("hq.tanto"), manual, kind="obsolete")
+    abolish.reason = "制度の廃止に伴い廃止する。"
+    approve_all(abolish)
+    db.session.expire_all()
+    assert manual.status == "obsolete" and manual.current_version == 2
+    assert "obsolete:" in git("show", "main:manuals/new-manual.md")
+    # still readable in history, hidden from the default list
+    assert manuals.read_version(manual, manuals.get_version(db.session, manual, 1)).doc.title == "新しい手引き"
+    assert manual not in db.session.scalars(manuals.manuals_query()).all()
+    assert manual in db.session.scalars(manuals.manuals_query(include_obsolete=True)).all()
+    with pytest.raises(Conflict):
+        rev.open_revision(db.session, user("hq.tanto"), manual)
+
+
+def test_as_of_date() -> None:
+    from datetime import datetime
+
+    from app.wareki import JST
+
+    manual = make_manual()
+    v1 = manuals.get_version(db.session, manual, 1)
+    v1.published_at = datetime(2024, 3, 1, tzinfo=JST)
+    v1.effective_date = date(2024, 4, 1)
+    revision = revise(manual, "hq.tanto", "14日以内", "21日以内")
+    approve_all(revision)
+    v2 = manuals.get_version(db.session, manual, 2)
+    v2.published_at = datetime(2024, 9, 15, tzinfo=JST)
+    v2.effective_date = date(2024, 10, 1)
+    db.session.commit()
+    assert manuals.as_of(db.session, manual, date(2024, 3, 15)) is None  # published, not yet in force
+    assert manuals.as_of(db.session, manual, date(2024, 9, 30)).number == 1  # v2 published but not in force
+    assert manuals.as_of(db.session, manual, date(2024, 10, 1)).number == 2
+
+
+def test_import_is_all_or_nothing_with_every_problem_by_file() -> None:
+    files = [
+        ("good-one.md", manual_text("良い手引き")),
+        ("bad-unit.md", manual_text("所管違い", owner="健康福祉局 存在しない課")),
+        ("no-title.md", manual_text("").replace("title: \n", "")),
+        ("bad-yaml.md", "---\ntitle: [unclosed\n---\n本文"),
+        ("Bad_Name.md", manual_text("名前違反")),
+        ("ward-owner.md", manual_text("区が所管", owner="青葉区 保険年金課")),
+    ]
+    make_manual("existing")
+    files.append(("existing.md", manual_text("重複")))
+    before = git("rev-parse", "main").strip()
+    with pytest.raises(ValidationError) as exc:
+        import_documents(db.session, files)
+    details = "\n".join(exc.value.details)
+    assert "bad-unit.md: 所管課「健康福祉局 存在しない課」は登録されていません。" in details
+    assert "no-title.md: title（マニュアル名）がありません。" in details
+    assert "bad-yaml.md: 前付けのYAMLが正しくありません" in details
+    assert "Bad_Name.md: ファイル名" in details
+    assert "ward-owner.md: 所管課「青葉区 保険年金課」は本庁の課ではありません。" in details
+    assert "existing.md: 識別名「existing」のマニュアルは既に登録されています。" in details
+    db.session.rollback()
+    assert db.session.query(Manual).filter_by(slug="good-one").count() == 0
+    assert git("rev-parse", "main").strip() == before  # main never moved
+
+
+def test_import_command_writes_one_commit_per_manual(app: Flask, tmp_path) -> None:
+    from tests.test_foundation import _flask
+
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "alpha-manual.md").write_text(manual_text("アルファの手引き"), encoding="utf-8")
+    (src / "beta-manual.md").write_text(manual_text("ベータの手引き", owner="健康福祉局 介護保険課",
+                                                    targets="[障害高齢課]"), encoding="utf-8")
+    db.session.commit()
+    res = _flask(app, "manuals", "import", str(src), "--as", "hq.kacho")
+    assert res.returncode == 0, res.stderr
+    assert "2件のマニュアルを第1版として登録しました" in res.stdout
+    assert git("log", "--format=%s", "main").count("一括取込") == 2
+    assert "Approved-by: 高橋 誠 <hq.kacho>" in git("log", "-1", "--format=%(trailers)", "main")
+    (src / "gamma-manual.md").write_text("no front matter", encoding="utf-8")
+    res = _flask(app, "manuals", "import", str(src))
+    assert res.returncode == 1
+    assert "gamma-manual.md" in res.stderr and "alpha-manual.md" in res.stderr  # already registered
+    db.session.expire_all()
+    assert db.session.query(ManualVersion).count() == 2
+
+
+def test_publish_is_idempotent_after_a_crash_between_git_and_db(app: Flask) -> None:
+    manual = make_manual()
+    revision = revise(manual, "hq.tanto", "14日以内", "21日以内")
+    rev.submit(db.session, user("hq.tanto"), revision)
+    rev.approve(db.session, user("hq.kakaricho"), revision)
+    db.session.commit()
+
+    # Simulate a crash right after the git commit: make the DB step fail once.
+    original = rev._record_published
+
+    def boom(*a, **kw):
+        raise RuntimeError("crash after git commit")
+
+    rev._record_published = boom
+    try:
+        with pytest.raises(RuntimeError):
+            rev.approve(db.session, user("hq.kacho"), revision)
+    finally:
+        rev._record_published = original
+    db.session.rollback()
+    assert git("rev-list", "--count", "main").strip() == "2"  # the commit landed
+    db.session.expire_all()
+    assert revision.state == IN_REVIEW
+    # Approving again finds the commit instead of writing a second one.
+    rev.approve(db.session, user("hq.kacho"), revision)
+    assert git("rev-list", "--count", "main").strip() == "2"
+    db.session.expire_all()
+    assert revision.state == PUBLISHED and manual.current_version == 2
+
+
+def test_consult_unit_adds_a_step() -> None:
+    manual = make_manual()
+    revision = revise(manual, "hq.tanto", "14日以内", "21日以内")
+    rev.submit(db.session, user("hq.tanto"), revision, consult_unit=find_unit(db.session, "健康福祉局 介護保険課"))
+    assert [s.meaning for s in revision.steps] == ["審査", "合議", "決裁"]
+    rev.approve(db.session, user("hq.kakaricho"), revision)
+    with pytest.raises(PermissionDenied):
+        rev.approve(db.session, user("hq.kacho"), revision)  # 合議 belongs to 介護保険課
+    rev.approve(db.session, user("kaigo.hq.kacho"), revision)
+    rev.approve(db.session, user("hq.kacho"), revision)
+    assert revision.state == PUBLISHED
+    assert [e.meaning for e in revision.events if e.action == "approve"] == ["審査", "合議", "決裁"]
+    assert CONSULTATION  # state names are exported for templates
