@@ -7,6 +7,7 @@ folded.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
@@ -103,6 +104,14 @@ def _pair(olds: list[str], news: list[str]) -> list[tuple[str | None, str | None
     return pairs
 
 
+_HEADING_MARK = re.compile(r"^#{1,6}[ \t]+")
+
+
+def _lines(text: str) -> list[str]:
+    # A 新旧対照表 shows text, not Markdown heading marks.
+    return [_HEADING_MARK.sub("", line) for line in text.splitlines()]
+
+
 def compare(old_body: str, new_body: str) -> list[SectionDiff]:
     """Section-by-section comparison. Sections are matched by heading anchor, in the new order;
     sections that were removed follow where they stood."""
@@ -116,15 +125,15 @@ def compare(old_body: str, new_body: str) -> list[SectionDiff]:
         old = old_sections.get(sec.anchor)
         old_text = old.text if old else ""
         if old_text == sec.text:
-            rows = [Row(escape(line), escape(line), False) for line in sec.text.splitlines()]
+            rows = [Row(escape(line), escape(line), False) for line in _lines(sec.text)]
             result.append(SectionDiff(sec.anchor, sec.heading, False, rows))
         else:
-            rows = _rows(old_text.splitlines(), sec.text.splitlines())
+            rows = _rows(_lines(old_text), _lines(sec.text))
             result.append(SectionDiff(sec.anchor, sec.heading, True, rows))
     for anchor in old_order:
         if anchor not in seen:
             old = old_sections[anchor]
-            rows = _rows(old.text.splitlines(), [])
+            rows = _rows(_lines(old.text), [])
             result.append(SectionDiff(anchor, f"{old.heading}（削除）", True, rows))
     return result
 
