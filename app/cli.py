@@ -105,6 +105,20 @@ def register(app: Flask) -> None:
             click.echo(f"  {m.slug}: {m.title}（{m.owner_unit.name}）")
         click.echo(f"{len(imported)}件のマニュアルを第1版として登録しました。")
 
+    @app.cli.command("doctor")
+    @click.option("--repair", is_flag=True, help="Fix what can be fixed from the sources of truth.")
+    def doctor(repair: bool) -> None:
+        """Check git, the database and the drafts' refs agree."""
+        from app.doctor import check
+
+        findings = check(db.session, repair=repair)
+        for f in findings:
+            state = "修復済" if f.repaired else ("修復可" if f.repairable else "要確認")
+            click.echo(f"[{state}] {f.kind}: {f.message}")
+        left = [f for f in findings if not f.repaired]
+        click.echo(f"問題 {len(findings)}件（未解決 {len(left)}件）")
+        sys.exit(1 if left else 0)
+
     @app.cli.group("users")
     def users() -> None:
         """User accounts."""

@@ -30,20 +30,44 @@ class Panel:
     link_label: str = "一覧へ"
 
 
+def _revision_items(revisions: list) -> list[dict[str, Any]]:
+    return [{
+        "label": f"#{r.id} {r.manual.title}（{r.kind_label}）",
+        "value": r.current_step.meaning + "待ち" if r.current_step else r.state_label,
+        "url": url_for("revisions.show", revision_id=r.id),
+    } for r in revisions[:8]]
+
+
 def panels_for(user: User) -> list[Panel]:
+    from app.manuals.services import manuals_query
+    from app.revisions.services import workspace
+
+    lists = workspace(db.session, user)
     panels: list[Panel] = []
     if user.is_hq:
-        panels.append(Panel("作成中の改正案", "起案した改正案（下書き・意見照会中・差戻し）がここに表示されます。"))
+        panels.append(Panel("作成中の改正案", "起案した改正案（下書き・意見照会中・差戻し）がここに表示されます。",
+                            _revision_items(lists.get("mine", [])), link=url_for("revisions.index")))
         if user.is_chief_or_head:
-            panels.append(Panel("決裁待ち", "あなたの審査・決裁を待っている改正案がここに表示されます。"))
+            panels.append(Panel("決裁待ち", "あなたの審査・決裁を待っている改正案がここに表示されます。",
+                                _revision_items(lists.get("to_approve", [])), link=url_for("revisions.index")))
         panels.append(Panel("照会受付", "区役所から届いた疑義照会・改善提案のうち、未回答のものがここに表示されます。"))
-        panels.append(Panel("管理担当のマニュアル", "あなたが管理担当者のマニュアルと、見直し期限が近いものがここに表示されます。"))
+        managed = db.session.scalars(manuals_query(manager_id=user.id).limit(8))
+        panels.append(Panel(
+            "管理担当のマニュアル", "あなたが管理担当者のマニュアルと、見直し期限が近いものがここに表示されます。",
+            [{"label": m.title, "value": f"第{m.current_version}版", "url": url_for("manuals.show", slug=m.slug)}
+             for m in managed], link=url_for("manuals.index", owner=user.unit_id), link_label="所管マニュアル一覧へ"))
         panels.append(Panel("改正通知の周知状況", "所管マニュアルの改正通知について、各区の確認状況がここに表示されます。"))
     if user.is_ward:
         panels.append(Panel("未読の改正通知", "所属あてに届いたマニュアルの改正通知・判断事例の共有がここに表示されます。"))
         if user.is_chief_or_head:
             panels.append(Panel("周知確認待ち", "所属長として周知済の確認が必要な改正通知がここに表示されます。"))
+        panels.append(Panel("意見照会", f"本庁から意見を求められている改正案（{user.unit.section}あて）がここに表示されます。", _revision_items(lists.get("consultations", [])), link=url_for("revisions.index")))
         panels.append(Panel("自分の照会", "あなたが本庁に送った疑義照会・改善提案と回答状況がここに表示されます。"))
+    recent = lists.get("recent", [])
+    panels.append(Panel("最近の改正", "関係するマニュアルが改正されるとここに表示されます。", [{
+        "label": f"{r.manual.title} 第{r.number}版", "at": r.published_at,
+        "url": url_for("manuals.compare", slug=r.manual.slug, new=r.number),
+    } for r in recent[:6]]))
     if user.is_head:
         panels.append(Panel("事務引継書の確認", "所属職員から提出された事務引継書のうち、確認待ちのものがここに表示されます。"))
     if user.is_admin:

@@ -362,3 +362,32 @@ def test_consult_unit_adds_a_step() -> None:
     assert revision.state == PUBLISHED
     assert [e.meaning for e in revision.events if e.action == "approve"] == ["審査", "合議", "決裁"]
     assert CONSULTATION  # state names are exported for templates
+
+
+def test_doctor_finds_and_repairs_a_half_done_publish(app: Flask) -> None:
+    from app.doctor import check
+    from tests.test_foundation import _flask
+
+    manual = make_manual()
+    revision = revise(manual, "hq.tanto", "14日以内", "21日以内")
+    rev.submit(db.session, user("hq.tanto"), revision)
+    rev.approve(db.session, user("hq.kakaricho"), revision)
+    db.session.commit()
+    assert check(db.session) == []
+    original = rev._record_published
+    rev._record_published = lambda *a, **kw: (_ for _ in ()).throw(RuntimeError("crash"))
+    try:
+        with pytest.raises(RuntimeError):
+            rev.approve(db.session, user("hq.kacho"), revision)
+    finally:
+        rev._record_published = original
+    db.session.rollback()
+    res = _flask(app, "doctor")
+    assert res.returncode == 1 and "unrecorded_commit" in res.stdout
+    res = _flask(app, "doctor", "--repair")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "修復済" in res.stdout
+    db.session.expire_all()
+    assert revision.state == PUBLISHED and manual.current_version == 2
+    assert check(db.session) == []
+    assert git("rev-list", "--count", "main").strip() == "2"
