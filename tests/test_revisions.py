@@ -319,17 +319,11 @@ def test_import_command_writes_one_commit_per_manual(app: Flask, tmp_path) -> No
     assert db.session.query(ManualVersion).count() == 2
 
 
-def test_publish_is_idempotent_after_a_crash_between_git_and_db(app: Flask) -> None:
-    manual = make_manual()
-    revision = revise(manual, "hq.tanto", "14日以内", "21日以内")
-    rev.submit(db.session, user("hq.tanto"), revision)
-    rev.approve(db.session, user("hq.kakaricho"), revision)
-    db.session.commit()
-
-    # Simulate a crash right after the git commit: make the DB step fail once.
+def crash_after_git_commit(revision: rev.Revision) -> None:
+    """The final 決裁, with the process dying between the git commit and the DB commit."""
     original = rev._record_published
 
-    def boom(*a, **kw):
+    def boom(*_a: object, **_kw: object) -> None:
         raise RuntimeError("crash after git commit")
 
     rev._record_published = boom
@@ -339,6 +333,16 @@ def test_publish_is_idempotent_after_a_crash_between_git_and_db(app: Flask) -> N
     finally:
         rev._record_published = original
     db.session.rollback()
+
+
+def test_publish_is_idempotent_after_a_crash_between_git_and_db(app: Flask) -> None:
+    manual = make_manual()
+    revision = revise(manual, "hq.tanto", "14日以内", "21日以内")
+    rev.submit(db.session, user("hq.tanto"), revision)
+    rev.approve(db.session, user("hq.kakaricho"), revision)
+    db.session.commit()
+
+    crash_after_git_commit(revision)
     assert git("rev-list", "--count", "main").strip() == "2"  # the commit landed
     db.session.expire_all()
     assert revision.state == IN_REVIEW
@@ -374,14 +378,7 @@ def test_doctor_finds_and_repairs_a_half_done_publish(app: Flask) -> None:
     rev.approve(db.session, user("hq.kakaricho"), revision)
     db.session.commit()
     assert check(db.session) == []
-    original = rev._record_published
-    rev._record_published = lambda *a, **kw: (_ for _ in ()).throw(RuntimeError("crash"))
-    try:
-        with pytest.raises(RuntimeError):
-            rev.approve(db.session, user("hq.kacho"), revision)
-    finally:
-        rev._record_published = original
-    db.session.rollback()
+    crash_after_git_commit(revision)
     res = _flask(app, "doctor")
     assert res.returncode == 1 and "unrecorded_commit" in res.stdout
     res = _flask(app, "doctor", "--repair")

@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 
 from flask import current_app
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from app.errors import NotFound
 from app.gitstore import GitStore
@@ -17,8 +17,10 @@ from app.manuals.models import ACTIVE, OBSOLETE, Manual, ManualTag, ManualTarget
 from app.markdown import Rendered, render
 from app.org.models import User
 from app.org.permissions import can
-from app.revisions.models import ApprovalStep, Revision, WorkflowEvent
+from app.revisions.models import Revision, WorkflowEvent
 from app.wareki import JST
+
+aliased_event = aliased(WorkflowEvent)
 
 SORTS = {"title": "マニュアル名", "revised": "最終改正日"}
 
@@ -96,31 +98,32 @@ def read_version(manual: Manual, version: ManualVersion) -> VersionView:
     return VersionView(manual, version, doc, render(doc.body), text)
 
 
+def versions_query(manual: Manual) -> Select:
+    return select(ManualVersion).where(ManualVersion.manual_id == manual.id).order_by(ManualVersion.number.desc())
+
+
 def versions(session: Session, manual: Manual) -> list[ManualVersion]:
-    return list(session.scalars(
-        select(ManualVersion).where(ManualVersion.manual_id == manual.id).order_by(ManualVersion.number.desc())
-    ))
+    return list(session.scalars(versions_query(manual)))
 
 
 def approvals_by_revision(session: Session, revision_ids: list[int]) -> dict[int, list[WorkflowEvent]]:
-    """The approval events (審査・合議・決裁) of published revisions — the 決裁 record in history."""
+    """The approval events (審査・合議・決裁) of published revisions — the 決裁 record in history.
+    Only the final round counts: approvals before the last submission were superseded by a 差戻し."""
     if not revision_ids:
         return {}
+    last_submit = (
+        select(func.coalesce(func.max(WorkflowEvent.id), 0))
+        .where(WorkflowEvent.revision_id == aliased_event.revision_id, WorkflowEvent.action == "submit")
+        .correlate(aliased_event).scalar_subquery()
+    )
     events = session.scalars(
-        select(WorkflowEvent).where(WorkflowEvent.revision_id.in_(revision_ids), WorkflowEvent.action == "approve")
-        .order_by(WorkflowEvent.id)
+        select(aliased_event).where(aliased_event.revision_id.in_(revision_ids), aliased_event.action == "approve",
+                                    aliased_event.id > last_submit)
+        .order_by(aliased_event.id)
     )
     grouped: dict[int, list[WorkflowEvent]] = {}
     for ev in events:
         grouped.setdefault(ev.revision_id, []).append(ev)
-    # Only the approvals of the final round count (a returned round was superseded).
-    revisions = {r.id: r for r in session.scalars(select(Revision).where(Revision.id.in_(revision_ids)))}
-    for rid, evs in grouped.items():
-        rev = revisions.get(rid)
-        if rev is None:
-            continue
-        last_submit = max((e.id for e in rev.events if e.action in ("submit",)), default=0)
-        grouped[rid] = [e for e in evs if e.id > last_submit]
     return grouped
 
 
@@ -154,15 +157,6 @@ def pending_revisions(session: Session, manual: Manual) -> list[Revision]:
 
     return list(session.scalars(select(Revision).where(Revision.manual_id == manual.id,
                                                          Revision.state.in_(OPEN_STATES))))
-
-
-def last_approval(session: Session, manual: Manual) -> list[ApprovalStep]:
-    version = session.scalar(select(ManualVersion).where(ManualVersion.manual_id == manual.id,
-                                                          ManualVersion.number == manual.current_version))
-    if version is None or version.revision_id is None:
-        return []
-    return [s for s in session.scalars(select(ApprovalStep).where(ApprovalStep.revision_id == version.revision_id)
-                                       .order_by(ApprovalStep.order)) if s.status == "approved"]
 
 
 __all__ = ["OBSOLETE", "SORTS"]

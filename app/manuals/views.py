@@ -68,10 +68,11 @@ def version(slug: str, number: int):  # type: ignore[no-untyped-def]
 @bp.get("/<slug>/history")
 def history(slug: str):  # type: ignore[no-untyped-def]
     manual = manuals.get_manual(db.session, current_user, slug)
-    versions = manuals.versions(db.session, manual)
-    approvals = manuals.approvals_by_revision(db.session, [v.revision_id for v in versions if v.revision_id])
-    return render_template("manuals/history.html", manual=manual, versions=versions, approvals=approvals,
-                           kind_labels=KIND_LABELS)
+    page = db.paginate(manuals.versions_query(manual), per_page=100, error_out=False)
+    approvals = manuals.approvals_by_revision(db.session, [v.revision_id for v in page.items if v.revision_id])
+    numbers = list(range(manual.current_version, 0, -1))
+    return render_template("manuals/history.html", manual=manual, page=page, versions=page.items, numbers=numbers,
+                           approvals=approvals, kind_labels=KIND_LABELS)
 
 
 @bp.get("/<slug>/asof")

@@ -258,31 +258,22 @@ def submit(revision_id: int):  # type: ignore[no-untyped-def]
                 "決裁に回付しました。")
 
 
-@bp.post("/revisions/<int:revision_id>/approve")
-def approve(revision_id: int):  # type: ignore[no-untyped-def]
+# The three decisions on a revision share one form (a comment) and one route.
+DECISIONS = {
+    "approve": (lambda r, c: rev.approve(db.session, current_user, r, c),
+                lambda published: "決裁しました。マニュアルを公布しました。" if published else "承認しました。次の段階に回付されました。"),
+    "return": (lambda r, c: rev.return_revision(db.session, current_user, r, c), "差し戻しました。"),
+    "withdraw": (lambda r, c: rev.withdraw(db.session, current_user, r, c), "改正案を取り下げました。"),
+}
+
+
+@bp.post("/revisions/<int:revision_id>/<any(approve, return, withdraw):decision>")
+def decide(revision_id: int, decision: str):  # type: ignore[no-untyped-def]
     form = DecisionForm()
     if not form.validate_on_submit():
         abort(400)
-    return _act(revision_id, lambda r: rev.approve(db.session, current_user, r, form.comment.data or ""),
-                lambda published: "決裁しました。マニュアルを公布しました。" if published else "承認しました。次の段階に回付されました。")
-
-
-@bp.post("/revisions/<int:revision_id>/return")
-def send_back(revision_id: int):  # type: ignore[no-untyped-def]
-    form = DecisionForm()
-    if not form.validate_on_submit():
-        abort(400)
-    return _act(revision_id, lambda r: rev.return_revision(db.session, current_user, r, form.comment.data or ""),
-                "差し戻しました。")
-
-
-@bp.post("/revisions/<int:revision_id>/withdraw")
-def withdraw(revision_id: int):  # type: ignore[no-untyped-def]
-    form = DecisionForm()
-    if not form.validate_on_submit():
-        abort(400)
-    return _act(revision_id, lambda r: rev.withdraw(db.session, current_user, r, form.comment.data or ""),
-                "改正案を取り下げました。")
+    action, message = DECISIONS[decision]
+    return _act(revision_id, lambda r: action(r, form.comment.data or ""), message)
 
 
 @bp.get("/revisions/<int:revision_id>/compare")
