@@ -20,6 +20,15 @@ def _fail(err: TebikiError) -> None:
     sys.exit(1)
 
 
+class _QueryGroup(click.Group):
+    """`flask search 委任状` runs the query; `flask search reindex` the subcommand."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = ["query", *args]
+        return super().parse_args(ctx, args)
+
+
 def init_storage() -> None:
     """The manuals repository and the search index directory (idempotent)."""
     from app.gitstore import init_repo
@@ -104,6 +113,43 @@ def register(app: Flask) -> None:
         for m in imported:
             click.echo(f"  {m.slug}: {m.title}（{m.owner_unit.name}）")
         click.echo(f"{len(imported)}件のマニュアルを第1版として登録しました。")
+
+    @app.cli.group("search", cls=_QueryGroup)
+    def search_group() -> None:
+        """Search: `flask search QUERY [--kind K] [--limit N] [--json]` or `flask search reindex`."""
+
+    @search_group.command("reindex")
+    def search_reindex() -> None:
+        """Rebuild the search index from git and the database."""
+        import time
+
+        from app.search.services import reindex
+
+        init_storage()
+        t = time.perf_counter()
+        counts = reindex(db.session)
+        click.echo(f"検索インデックスを再構築しました: マニュアルの節 {counts.get('manual_sections', 0)}件、"
+                   f"判断事例 {counts.get('rulings', 0)}件（{time.perf_counter() - t:.1f}秒）")
+
+    @search_group.command("query", hidden=True)
+    @click.argument("text")
+    @click.option("--kind", type=click.Choice(["manual", "ruling"]), default=None)
+    @click.option("--limit", type=int, default=10)
+    @click.option("--json", "as_json", is_flag=True)
+    def search_query(text: str, kind: str | None, limit: int, as_json: bool) -> None:
+        import json
+
+        from app.search.services import search
+
+        results = search(db.session, None, text, kind=kind, limit=limit, record=False)
+        rows = [r.as_json() for r in results.results]
+        if as_json:
+            click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
+            return
+        for row in rows:
+            click.echo(f"{row['score']:8.3f}  [{row['kind']}] {row['id']}#{row['anchor']}  {row['title']}")
+        if not rows:
+            click.echo("該当なし")
 
     @app.cli.command("doctor")
     @click.option("--repair", is_flag=True, help="Fix what can be fixed from the sources of truth.")

@@ -1,0 +1,1 @@
+"""Search over manual sections and published rulings (Japanese analysis, one small interface)."""

@@ -1,0 +1,149 @@
+"""Japanese analysis shared by indexing and querying (DESIGN.md, "Search").
+
+NFKC (full/half width), a small synonym table for what no dictionary merges, then SudachiPy split
+mode A normalised forms, so 引き継ぎ/引継ぎ/引継, 申し込み/申込み/申込, 取り扱い/取扱い, 手続き/手続 and
+子ども/子供 become one term. Particles, auxiliaries and symbols are not terms.
+
+Sudachi's tokenizer is not thread-safe and cannot be pickled: one per thread, created lazily.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+from markupsafe import Markup, escape
+
+# canonical ← variants (applied to NFKC text before tokenising, for documents and queries alike)
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "マイナンバーカード": ("個人番号カード", "マイナカード"),
+    "マイナンバー": ("個人番号",),
+    "国民健康保険": ("国保",),
+    "後期高齢者医療": ("後期高齢",),
+    "住民票の写し": ("住民票写し",),
+    "生活保護": ("生保",),
+    "児童手当": ("児手",),
+}
+_SYNONYM_RE = re.compile("|".join(sorted((re.escape(v) for vs in SYNONYMS.values() for v in vs), key=len, reverse=True)))
+_CANONICAL = {v: k for k, vs in SYNONYMS.items() for v in vs}
+
+SKIP_POS = {"助詞", "助動詞", "補助記号", "記号", "空白"}
+_local = threading.local()
+
+
+def _tokenizer():  # type: ignore[no-untyped-def]
+    tok = getattr(_local, "tokenizer", None)
+    if tok is None:
+        from sudachipy import Dictionary, SplitMode
+
+        tok = _local.tokenizer = Dictionary(dict="core").tokenizer(mode=SplitMode.A)
+    return tok
+
+
+def normalize(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text)
+    return _SYNONYM_RE.sub(lambda m: _CANONICAL[m.group(0)], text)
+
+
+@dataclass(frozen=True)
+class Token:
+    term: str
+    start: int  # offsets in the normalised text
+    end: int
+
+
+def analyse(text: str) -> list[Token]:
+    text = normalize(text)
+    out: list[Token] = []
+    # Sudachi has an input size limit; long texts go through in paragraphs.
+    offset = 0
+    for chunk in _chunks(text):
+        prev = None
+        for m in _tokenizer().tokenize(chunk):
+            pos = m.part_of_speech()
+            if pos[0] in SKIP_POS:
+                prev = None
+                continue
+            term = m.normalized_form().lower()
+            if not term.strip():
+                continue
+            out.append(Token(term, offset + m.begin(), offset + m.end()))
+            if pos[0] == "動詞" and pos[5].startswith("連用形"):
+                # 引継ぎ、申込み… used as verbs split into 引+継ぎ: also emit the noun they spell,
+                # so a search for 引き継ぎ finds the verb use too.
+                for start, surface in ((m.begin(), m.surface()),
+                                       *(((prev.begin(), prev.surface() + m.surface()),) if prev else ())):
+                    noun = _noun_form(surface)
+                    if noun and noun != term:
+                        out.append(Token(noun, offset + start, offset + m.end()))
+            prev = m if pos[0] == "動詞" else None
+        offset += len(chunk)
+    return out
+
+
+@lru_cache(maxsize=4096)
+def _noun_form(surface: str) -> str | None:
+    morphemes = list(_tokenizer().tokenize(surface))
+    if len(morphemes) == 1 and morphemes[0].part_of_speech()[0] == "名詞":
+        return morphemes[0].normalized_form().lower()
+    return None
+
+
+def _chunks(text: str, size: int = 4000) -> list[str]:
+    if len(text) <= size:
+        return [text]
+    parts, start = [], 0
+    while start < len(text):
+        end = min(len(text), start + size)
+        if end < len(text):
+            cut = text.rfind("\n", start, end)
+            end = cut + 1 if cut > start else end
+        parts.append(text[start:end])
+        start = end
+    return parts
+
+
+def terms(text: str) -> list[str]:
+    return [t.term for t in analyse(text)]
+
+
+def index_text(text: str) -> str:
+    """The string stored in the full-text index: terms separated by spaces."""
+    return " ".join(terms(text))
+
+
+def snippet(text: str, query_terms: set[str], width: int = 120, *, prefix: bool = False) -> Markup:
+    """A window of the text around the densest cluster of query terms, the terms marked with <mark>.
+    Matching is on normalised terms, so a variant spelling in the text is highlighted as typed there.
+    With `prefix`, a term matches when it starts with a query term (one-character queries)."""
+    norm = normalize(text)
+
+    def hit(term: str) -> bool:
+        return term in query_terms or (prefix and any(term.startswith(q) for q in query_terms))
+
+    tokens = [t for t in analyse(text) if hit(t.term)] if query_terms else []
+    if not tokens:
+        return escape(_squash(norm[:width])) + ("…" if len(norm) > width else "")
+    best_start, best_hits = tokens[0].start, 0
+    for i, tok in enumerate(tokens):
+        hits = sum(1 for t in tokens[i:] if t.start < tok.start + width)
+        if hits > best_hits:
+            best_start, best_hits = tok.start, hits
+    start = max(0, best_start - width // 4)
+    end = min(len(norm), start + width)
+    out = Markup("…") if start > 0 else Markup("")
+    pos = start
+    for tok in tokens:
+        if tok.start < start or tok.end > end or tok.start < pos:
+            continue
+        out += escape(_squash(norm[pos:tok.start])) + Markup("<mark>{}</mark>").format(norm[tok.start:tok.end])
+        pos = tok.end
+    out += escape(_squash(norm[pos:end]))
+    return out + (Markup("…") if end < len(norm) else Markup(""))
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", " ", text)

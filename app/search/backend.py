@@ -1,0 +1,232 @@
+"""The search index behind one small interface.
+
+Default backend: SQLite FTS5 in a file under SEARCH_INDEX_DIR, fed with the Sudachi terms of
+`analysis`. Why not Whoosh by default: DESIGN.md measured Whoosh at 0.5–2.4 s p95 for sentence
+queries at the target scale against 3–124 ms for FTS5 over the same terms, and the budget is
+100 ms. The index is derived (rebuildable with `flask search reindex`) and per host, like a Whoosh
+directory would be, so it serves a PostgreSQL deployment just as well. SQLite's own locking gives
+one writer at a time across processes (WAL, busy timeout), which Whoosh's writer lock did badly.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SCHEMA = """
+PRAGMA journal_mode=WAL;
+CREATE TABLE IF NOT EXISTS docs (
+    rowid INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    ref TEXT NOT NULL,
+    anchor TEXT NOT NULL DEFAULT '',
+    title TEXT NOT NULL,
+    heading TEXT NOT NULL DEFAULT '',
+    owner TEXT NOT NULL DEFAULT '',
+    tags TEXT NOT NULL DEFAULT '',
+    ward TEXT NOT NULL DEFAULT '',
+    obsolete INTEGER NOT NULL DEFAULT 0,
+    body TEXT NOT NULL DEFAULT '',
+    version TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS docs_kind ON docs(kind);
+CREATE INDEX IF NOT EXISTS docs_ref ON docs(kind, ref);
+CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
+    title, heading, body, tokenize = 'unicode61 remove_diacritics 0', prefix = '1 2'
+);
+"""
+
+# Field weights for bm25: a hit in a manual title or section heading outranks one in the text.
+WEIGHTS = (8.0, 4.0, 1.0)
+
+
+@dataclass
+class IndexDoc:
+    key: str  # "manual:<slug>#<anchor>" or "ruling:<number>"
+    kind: str  # "manual" / "ruling"
+    ref: str  # slug or ruling number
+    title: str
+    title_terms: str
+    heading: str = ""
+    heading_terms: str = ""
+    body: str = ""  # plain text, for snippets
+    body_terms: str = ""
+    anchor: str = ""
+    owner: str = ""
+    tags: list[str] = field(default_factory=list)
+    ward: str = ""
+    obsolete: bool = False
+    version: str = ""  # what was indexed (commit id / updated time): for doctor
+
+
+@dataclass
+class Hit:
+    key: str
+    kind: str
+    ref: str
+    anchor: str
+    title: str
+    heading: str
+    owner: str
+    tags: list[str]
+    ward: str
+    body: str
+    score: float
+
+
+@dataclass
+class Query:
+    terms: list[str]
+    prefix: bool = False  # a one-character query: match terms starting with it
+    kind: str | None = None
+    owner: str | None = None
+    tag: str | None = None
+    ward: str | None = None
+    include_obsolete: bool = False
+    limit: int = 20
+    offset: int = 0
+
+
+_local = threading.local()
+
+
+class FtsIndex:
+    def __init__(self, directory: str | Path) -> None:
+        self.path = str(Path(directory) / "search.sqlite3")
+
+    def _conn(self) -> sqlite3.Connection:
+        conns = getattr(_local, "conns", None)
+        if conns is None:
+            conns = _local.conns = {}
+        conn = conns.get(self.path)
+        if conn is None:
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            conn.row_factory = sqlite3.Row
+            conn.executescript(SCHEMA)
+            conns[self.path] = conn
+        return conn
+
+    def close(self) -> None:
+        conns = getattr(_local, "conns", {})
+        conn = conns.pop(self.path, None)
+        if conn is not None:
+            conn.close()
+
+    def upsert(self, docs: Iterable[IndexDoc], *, replace_prefixes: Iterable[str] = ()) -> int:
+        """Write documents in one transaction; `replace_prefixes` first removes the old documents
+        of the same objects (a manual's sections change with every version)."""
+        conn = self._conn()
+        n = 0
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for prefix in replace_prefixes:
+                self._delete(conn, prefix)
+            for d in docs:
+                self._delete(conn, d.key, exact=True)
+                cur = conn.execute(
+                    "INSERT INTO docs(key, kind, ref, anchor, title, heading, owner, tags, ward, obsolete, body, version)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (d.key, d.kind, d.ref, d.anchor, d.title, d.heading, d.owner, "\n".join(d.tags), d.ward,
+                     int(d.obsolete), d.body, d.version),
+                )
+                conn.execute("INSERT INTO fts(rowid, title, heading, body) VALUES (?,?,?,?)",
+                             (cur.lastrowid, d.title_terms, d.heading_terms, d.body_terms))
+                n += 1
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return n
+
+    def _delete(self, conn: sqlite3.Connection, key: str, *, exact: bool = False) -> None:
+        if exact:
+            rows = conn.execute("SELECT rowid FROM docs WHERE key = ?", (key,)).fetchall()
+        else:
+            rows = conn.execute("SELECT rowid FROM docs WHERE key >= ? AND key < ?", (key, key + "\uffff")).fetchall()
+        for row in rows:
+            conn.execute("DELETE FROM fts WHERE rowid = ?", (row[0],))
+            conn.execute("DELETE FROM docs WHERE rowid = ?", (row[0],))
+
+    def delete(self, prefix: str) -> None:
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            self._delete(conn, prefix)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def clear(self) -> None:
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("DELETE FROM fts")
+        conn.execute("DELETE FROM docs")
+        conn.execute("COMMIT")
+
+    def versions(self, kind: str) -> dict[str, str]:
+        """ref → indexed version, for consistency checks."""
+        rows = self._conn().execute("SELECT ref, max(version) FROM docs WHERE kind = ? GROUP BY ref", (kind,))
+        return {r[0]: r[1] for r in rows}
+
+    @staticmethod
+    def _match(q: Query) -> str:
+        quoted = ['"' + t.replace('"', '""') + '"' for t in dict.fromkeys(q.terms)]
+        if q.prefix:
+            quoted = [t + "*" for t in quoted]
+        return " OR ".join(quoted)
+
+    def _where(self, q: Query) -> tuple[str, list[object]]:
+        clauses, params = ["fts MATCH ?"], [self._match(q)]
+        if q.kind:
+            clauses.append("d.kind = ?")
+            params.append(q.kind)
+        if q.owner:
+            clauses.append("d.owner = ?")
+            params.append(q.owner)
+        if q.tag:
+            clauses.append("('\n' || d.tags || '\n') LIKE ?")
+            params.append(f"%\n{q.tag}\n%")
+        if q.ward:
+            clauses.append("d.ward = ?")
+            params.append(q.ward)
+        if not q.include_obsolete:
+            clauses.append("d.obsolete = 0")
+        return " AND ".join(clauses), params
+
+    def search(self, q: Query) -> list[Hit]:
+        if not q.terms:
+            return []
+        where, params = self._where(q)
+        sql = (f"SELECT d.*, bm25(fts, {WEIGHTS[0]}, {WEIGHTS[1]}, {WEIGHTS[2]}) AS score "
+               f"FROM fts JOIN docs d ON d.rowid = fts.rowid WHERE {where} ORDER BY score LIMIT ? OFFSET ?")
+        rows = self._conn().execute(sql, [*params, q.limit, q.offset]).fetchall()
+        return [Hit(r["key"], r["kind"], r["ref"], r["anchor"], r["title"], r["heading"], r["owner"],
+                    [t for t in r["tags"].split("\n") if t], r["ward"], r["body"], -r["score"]) for r in rows]
+
+    def facets(self, q: Query) -> dict[str, dict[str, int]]:
+        """Counts per kind, owner and tag for the same query without those filters (top values)."""
+        if not q.terms:
+            return {}
+        base = Query(terms=q.terms, prefix=q.prefix, include_obsolete=q.include_obsolete)
+        where, params = self._where(base)
+        rows = self._conn().execute(
+            f"SELECT d.kind, d.owner, d.tags FROM fts JOIN docs d ON d.rowid = fts.rowid WHERE {where} LIMIT 5000",
+            params).fetchall()
+        out: dict[str, dict[str, int]] = {"kind": {}, "owner": {}, "tag": {}}
+        for r in rows:
+            out["kind"][r["kind"]] = out["kind"].get(r["kind"], 0) + 1
+            if r["owner"]:
+                out["owner"][r["owner"]] = out["owner"].get(r["owner"], 0) + 1
+            for t in r["tags"].split("\n"):
+                if t:
+                    out["tag"][t] = out["tag"].get(t, 0) + 1
+        return out
+
+    def count(self) -> int:
+        return self._conn().execute("SELECT count(*) FROM docs").fetchone()[0]

@@ -1,0 +1,124 @@
+"""Search over manual sections: Japanese analysis, variants, indexing on publish, CLI and API."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from flask import Flask
+
+from app.extensions import db
+from app.search import analysis
+from app.search import services as search
+from app.search.models import SearchLog
+from tests.conftest import login
+from tests.helpers import approve_all, make_manual, revise, user
+
+pytestmark = pytest.mark.usefixtures("demo_users")
+
+VARIANT_BODY = """# 窓口事務の手引き
+
+## 1 事務の引継ぎ
+
+異動の際は、担当事務を後任者に引継ぎ、引継書を作成する。
+
+## 2 申込みの受付
+
+利用の申込みは、窓口又は郵送で受け付ける。申込書の取扱いに注意する。
+
+## 3 本人確認
+
+マイナンバーカード又は運転免許証で本人確認を行う。子どもの手続きは保護者が行う。
+
+## 4 期限
+
+届出は１４日以内に行う。課税証明書を添付する。
+"""
+
+
+@pytest.fixture
+def indexed():
+    manual = make_manual("madoguchi", "窓口事務の手引き", body=VARIANT_BODY)
+    search.index_manual(db.session, manual)
+    return manual
+
+
+def anchors(text: str, **kw) -> list[str]:
+    return [r.hit.anchor for r in search.search(db.session, None, text, record=False, **kw).results]
+
+
+@pytest.mark.parametrize(("query", "anchor"), [
+    ("引き継ぎ", "1-事務の引継ぎ"), ("引継", "1-事務の引継ぎ"),
+    ("申し込み", "2-申込みの受付"), ("申込", "2-申込みの受付"),
+    ("取り扱い", "2-申込みの受付"),
+    ("個人番号カード", "3-本人確認"), ("子供", "3-本人確認"), ("手続", "3-本人確認"),
+    ("14日以内", "4-期限"), ("１４日", "4-期限"),
+])
+def test_spelling_variants_find_each_other(indexed, query: str, anchor: str) -> None:
+    assert anchors(query)[:1] == [anchor]
+
+
+def test_one_character_query_finds_something(indexed) -> None:
+    assert "4-期限" in anchors("課")
+    assert "4-期限" in anchors("届")
+
+
+def test_sentence_query_ranks_the_right_section_first(indexed) -> None:
+    assert anchors("郵送で申し込みをしたい場合はどうするか")[0] == "2-申込みの受付"
+
+
+def test_snippet_highlights_the_variant_as_written() -> None:
+    html = str(analysis.snippet("担当事務を後任者に引継ぎ、引継書を作成する。", set(analysis.terms("引き継ぎ"))))
+    assert "<mark>引継ぎ</mark>" in html
+    assert str(analysis.snippet("<b>危険</b>な文字", set(analysis.terms("文字")))).startswith("&lt;b&gt;")
+
+
+def test_index_follows_publishing_and_drafts_are_never_found(indexed) -> None:
+    revision = revise(indexed, "hq.tanto", "窓口又は郵送で", "窓口、郵送又は電子申請で")
+    db.session.commit()
+    assert anchors("電子申請") == []  # a draft is not searchable
+    approve_all(revision)  # publishing updates the index through the signal
+    assert anchors("電子申請") == ["2-申込みの受付"]
+    abolish = __import__("app.revisions.services", fromlist=["x"]).open_revision(
+        db.session, user("hq.tanto"), indexed, kind="obsolete")
+    abolish.reason = "廃止"
+    approve_all(abolish)
+    assert anchors("電子申請") == []  # obsolete manuals are excluded …
+    assert anchors("電子申請", include_obsolete=True) == ["2-申込みの受付"]  # … unless asked for
+
+
+def test_zero_result_queries_are_logged_per_unit(indexed) -> None:
+    aoba = user("aoba.tanto")
+    search.search(db.session, aoba, "存在しない制度")
+    search.search(db.session, aoba, "引継ぎ")
+    rows = db.session.query(SearchLog).all()
+    assert [(r.query, r.unit_id, r.results) for r in rows] == [("存在しない制度", aoba.unit_id, 0)]
+
+
+def test_reindex_and_json_cli(app: Flask, indexed) -> None:
+    from tests.test_foundation import _flask
+
+    search.get_index().clear()
+    db.session.commit()
+    res = _flask(app, "search", "reindex")
+    assert res.returncode == 0, res.stderr
+    assert "マニュアルの節" in res.stdout
+    res = _flask(app, "search", "申し込み", "--kind", "manual", "--limit", "2", "--json")
+    assert res.returncode == 0, res.stderr
+    rows = json.loads(res.stdout)
+    assert rows[0]["kind"] == "manual" and rows[0]["id"] == "madoguchi" and rows[0]["anchor"] == "2-申込みの受付"
+    assert set(rows[0]) == {"kind", "id", "anchor", "title", "snippet", "score"}
+    assert "<mark>申込み</mark>" in rows[0]["snippet"]
+
+
+def test_api_and_page_require_login(client, indexed) -> None:
+    assert client.get("/api/search?q=引継ぎ").status_code in (302, 401)
+    login(client, "aoba.tanto")
+    data = client.get("/api/search?q=引き継ぎ&limit=3").json
+    assert data["results"][0]["anchor"] == "1-事務の引継ぎ"
+    assert client.get("/api/search?q=").status_code == 400
+    assert client.get("/api/search?q=x&kind=bad").status_code == 400
+    page = client.get("/search?q=申し込み").get_data(as_text=True)
+    assert "窓口事務の手引き" in page and "<mark>申込み</mark>" in page and 'href="/manuals/madoguchi#2-申込みの受付"' in page
+    page = client.get("/search?q=該当しない語句").get_data(as_text=True)
+    assert "見つかりませんでした" in page
