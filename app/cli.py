@@ -151,6 +151,25 @@ def register(app: Flask) -> None:
         if not rows:
             click.echo("該当なし")
 
+    @app.cli.group("rulings")
+    def rulings_group() -> None:
+        """判断事例."""
+
+    @rulings_group.command("import")
+    @click.argument("file", type=click.Path(dir_okay=False))
+    @click.option("--owner", default="総務局 コンプライアンス推進担当",
+                  help="Owner unit of rows without 関連マニュアル.")
+    def rulings_import(file: str, owner: str) -> None:
+        """Import published rulings from .csv (UTF-8, BOM or not) or .xlsx (all or nothing)."""
+        from app.rulings.importer import import_file
+
+        init_storage()
+        try:
+            imported = import_file(db.session, file, owner_name=owner)
+        except TebikiError as err:
+            _fail(err)
+        click.echo(f"{len(imported)}件の判断事例を登録しました（{imported[0].number} ほか）。")
+
     @app.cli.command("doctor")
     @click.option("--repair", is_flag=True, help="Fix what can be fixed from the sources of truth.")
     def doctor(repair: bool) -> None:

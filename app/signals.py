@@ -13,5 +13,5 @@ _signals = Namespace()
 #: a manual version was published: revision_id, manual_id, number, kind ('new'/'revise'/'obsolete')
 revision_published = _signals.signal("revision-published")
 
-#: a ruling (判断事例) was published to all wards: ruling_id
+#: rulings (判断事例) were published to all wards (one by approval, many by import): ruling_ids
 ruling_published = _signals.signal("ruling-published")

@@ -71,6 +71,8 @@ def init_app(app: Flask) -> None:
     from app.manuals import models as _manual_models  # noqa: F401
     from app.org.models import User
     from app.revisions import models as _revision_models  # noqa: F401
+    from app.rulings import models as _ruling_models  # noqa: F401
+    from app.rulings import services as _ruling_services  # noqa: F401  (flags rulings on revisions)
     from app.search import models as _search_models  # noqa: F401
     from app.search import services as _search_services  # noqa: F401  (subscribes to publish signals)
 
@@ -89,9 +91,10 @@ def init_app(app: Flask) -> None:
     from app.manuals.views import bp as manuals_bp
     from app.org.views import admin_bp, auth_bp
     from app.revisions.views import bp as revisions_bp
+    from app.rulings.views import bp as rulings_bp
     from app.search.views import bp as search_bp
 
-    for blueprint in (main_bp, auth_bp, admin_bp, manuals_bp, revisions_bp, search_bp):
+    for blueprint in (main_bp, auth_bp, admin_bp, manuals_bp, revisions_bp, rulings_bp, search_bp):
         app.register_blueprint(blueprint)
 
     from app.cli import register as register_cli

@@ -48,10 +48,12 @@ def _show(slug: str, number: int | None):  # type: ignore[no-untyped-def]
     version = manuals.get_version(db.session, manual, number)
     view = manuals.read_version(manual, version)
     approvals = manuals.approvals_by_revision(db.session, [version.revision_id] if version.revision_id else [])
+    from app.rulings.services import rulings_for_manual
+
     return render_template(
         "manuals/show.html", manual=manual, view=view, approvals=approvals.get(version.revision_id or 0, []),
         pending=manuals.pending_revisions(db.session, manual) if current_user.is_hq else [],
-        kind_labels=KIND_LABELS,
+        kind_labels=KIND_LABELS, rulings=rulings_for_manual(db.session, manual),
     )
 
 

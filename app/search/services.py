@@ -17,6 +17,7 @@ from app.manuals.document import parse
 from app.manuals.models import Manual
 from app.markdown import plain_text, split_sections
 from app.org.models import User
+from app.rulings.models import Inquiry
 from app.search import analysis
 from app.search.backend import FtsIndex, Hit, IndexDoc, Query
 from app.search.models import SearchLog
@@ -92,8 +93,46 @@ def reindex(session: Session) -> dict[str, int]:
     return counts
 
 
-# Other domains (rulings) register a function (session, index) -> counts for reindexing.
-EXTRA_SOURCES: list = []
+def ruling_doc(ruling: Inquiry) -> IndexDoc:
+    body = "\n".join(p for p in (ruling.body, ruling.answer, ruling.basis) if p)
+    return IndexDoc(
+        key=f"ruling:{ruling.number}", kind="ruling", ref=ruling.number or "", title=ruling.subject,
+        title_terms=analysis.index_text(ruling.subject), heading=ruling.manual.title if ruling.manual else "",
+        heading_terms=analysis.index_text(" ".join(ruling.tag_list)), body=body, body_terms=analysis.index_text(body),
+        owner=ruling.owner_unit.name, tags=ruling.tag_list, ward=ruling.asking_office,
+        version=ruling.published_at.isoformat() if ruling.published_at else "",
+    )
+
+
+def index_rulings(session: Session, ruling_ids: list[int]) -> int:
+    rulings = session.scalars(select(Inquiry).where(Inquiry.id.in_(ruling_ids), Inquiry.number.is_not(None)))
+    return get_index().upsert([ruling_doc(r) for r in rulings])
+
+
+def _reindex_rulings(session: Session, index: FtsIndex) -> dict[str, int]:
+    n = 0
+    batch: list[IndexDoc] = []
+    for ruling in session.scalars(select(Inquiry).where(Inquiry.number.is_not(None)).order_by(Inquiry.id)):
+        batch.append(ruling_doc(ruling))
+        if len(batch) >= 2000:
+            n += index.upsert(batch)
+            batch = []
+    return {"rulings": n + index.upsert(batch)}
+
+
+EXTRA_SOURCES = [_reindex_rulings]
+
+
+def _on_ruling_published(_sender: object, ruling_ids: list[int], **_kw: object) -> None:
+    from app.extensions import db
+
+    try:
+        index_rulings(db.session, ruling_ids)
+    except Exception:  # the ruling is published; reindex repairs the index
+        log.exception("search index update failed for rulings %s", ruling_ids[:5])
+
+
+signals.ruling_published.connect(_on_ruling_published, weak=False)
 
 
 def _on_revision_published(_sender: object, manual_id: int, **_kw: object) -> None:

@@ -1,0 +1,160 @@
+"""`flask rulings import FILE` (.csv UTF-8 with or without BOM, or .xlsx): published rulings.
+All or nothing; every bad row is reported with its row number (the header is row 1)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import date, datetime
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app import audit, signals
+from app.errors import ValidationError
+from app.manuals.models import Manual
+from app.org.models import WARD, Unit, User
+from app.rulings.models import ANSWERED, QUESTION, Inquiry
+from app.wareki import now_utc
+
+COLUMNS = ["番号", "件名", "照会内容", "回答", "根拠", "照会元", "照会日", "回答日", "関連マニュアル", "タグ"]
+NUMBER_RE = re.compile(r"^R\d{4}-\d{3,5}$")
+DEFAULT_OWNER = "総務局 コンプライアンス推進担当"
+
+
+def read_rows(path: Path) -> list[dict[str, object]]:
+    if path.suffix.lower() == ".xlsx":
+        from openpyxl import load_workbook
+
+        try:
+            wb = load_workbook(path, read_only=True, data_only=True)
+        except Exception as exc:
+            raise ValidationError(f"Excelファイルを読めません: {type(exc).__name__}") from None
+        rows = list(wb.worksheets[0].iter_rows(values_only=True))
+        wb.close()
+        if not rows:
+            raise ValidationError("ファイルが空です。")
+        header = [str(c or "").strip() for c in rows[0]]
+        return _as_dicts(header, [list(r) for r in rows[1:]])
+    if path.suffix.lower() != ".csv":
+        raise ValidationError("取り込めるのは .csv と .xlsx のファイルです。")
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValidationError("CSVは UTF-8 で保存してください（Excelの「CSV UTF-8」形式）。") from None
+    rows = list(csv.reader(io.StringIO(text)))
+    if not rows:
+        raise ValidationError("ファイルが空です。")
+    return _as_dicts([h.strip() for h in rows[0]], rows[1:])
+
+
+def _as_dicts(header: list[str], rows: list[list[object]]) -> list[dict[str, object]]:
+    missing = [c for c in COLUMNS if c not in header]
+    if missing:
+        raise ValidationError(f"1行目（見出し）に列「{'」「'.join(missing)}」がありません。",
+                              details=[f"必要な列: {','.join(COLUMNS)}"])
+    out = []
+    for row in rows:
+        values = list(row) + [None] * (len(header) - len(row))
+        out.append({h: values[i] for i, h in enumerate(header) if h})
+    return out
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _date(value: object) -> date | None:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = _text(value).replace("/", "-")
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def import_rulings(session: Session, rows: list[dict[str, object]], *, owner_name: str = DEFAULT_OWNER,
+                   as_user: User | None = None) -> list[Inquiry]:
+    units = {u.name: u for u in session.scalars(select(Unit).where(Unit.kind == WARD))}
+    offices: dict[str, list[Unit]] = {}
+    for unit in units.values():
+        offices.setdefault(unit.group_name, []).append(unit)
+    manuals = {m.slug: m for m in session.scalars(select(Manual))}
+    existing = set(session.scalars(select(Inquiry.number).where(Inquiry.number.is_not(None))))
+    default_owner = session.scalar(select(Unit).where(Unit.name == owner_name))
+    problems: list[str] = []
+    seen: dict[str, int] = {}
+    rulings: list[Inquiry] = []
+    for i, row in enumerate(rows, start=2):
+        if not any(_text(v) for v in row.values()):
+            continue  # a blank line
+        errs: list[str] = []
+        number = _text(row["番号"])
+        if not NUMBER_RE.match(number):
+            errs.append(f"番号「{number}」は R2025-014 の形式で書いてください")
+        elif number in existing:
+            errs.append(f"番号「{number}」は既に登録されています")
+        elif number in seen:
+            errs.append(f"番号「{number}」が{seen[number]}行目と重複しています")
+        seen.setdefault(number, i)
+        for col in ("件名", "照会内容", "回答"):
+            if not _text(row[col]):
+                errs.append(f"{col}がありません")
+        asked, answered = _date(row["照会日"]), _date(row["回答日"])
+        if asked is None:
+            errs.append(f"照会日「{_text(row['照会日'])}」は日付（YYYY-MM-DD）で書いてください")
+        if answered is None:
+            errs.append(f"回答日「{_text(row['回答日'])}」は日付（YYYY-MM-DD）で書いてください")
+        if asked and answered and answered < asked:
+            errs.append("回答日が照会日より前です")
+        slug = _text(row["関連マニュアル"])
+        manual = manuals.get(slug) if slug else None
+        if slug and manual is None:
+            errs.append(f"関連マニュアル「{slug}」は登録されていません")
+        source = " ".join(_text(row["照会元"]).replace("\u3000", " ").split())
+        unit = units.get(source)
+        if unit is None and source in offices:
+            # Only the office is known: the section that uses the manual, else its 総務課.
+            wanted = (manual.target_names if manual else []) + ["総務課"]
+            unit = next((u for w in wanted for u in offices[source] if u.section == w), offices[source][0])
+        if unit is None:
+            errs.append(f"照会元「{source}」は区役所・総合支所またはその課ではありません")
+        owner = manual.owner_unit if manual else default_owner
+        if owner is None:
+            errs.append(f"所管課「{owner_name}」は登録されていません")
+        if errs:
+            problems += [f"{i}行目: {e}" for e in errs]
+            continue
+        assert unit is not None and owner is not None and asked and answered
+        rulings.append(Inquiry(
+            kind=QUESTION, subject=_text(row["件名"])[:200], body=_text(row["照会内容"]), manual=manual,
+            manual_version=manual.current_version if manual else None, asking_unit=unit, asking_unit_id=unit.id,
+            owner_unit=owner, owner_unit_id=owner.id, status=ANSWERED, asked_on=asked, answered_on=answered,
+            answer=_text(row["回答"]), basis=_text(row["根拠"]), share_all=True, number=number,
+            tags="\n".join(t.strip() for t in re.split(r"[;；]", _text(row["タグ"])) if t.strip()),
+            published_at=now_utc(), imported=True,
+        ))
+    if problems:
+        raise ValidationError(f"取込を中止しました（{len(problems)}件の問題）。何も登録していません。", details=problems)
+    if not rulings:
+        raise ValidationError("取り込む行がありません。")
+    session.add_all(rulings)
+    session.flush()
+    audit.record(session, as_user, "ruling.import", "inquiry", "", count=len(rulings))
+    session.commit()
+    signals.ruling_published.send(current_app._get_current_object(), ruling_ids=[r.id for r in rulings])
+    return rulings
+
+
+def import_file(session: Session, path: str | Path, **kw: object) -> list[Inquiry]:
+    path = Path(path)
+    if not path.is_file():
+        raise ValidationError(f"ファイル「{path}」がありません。")
+    return import_rulings(session, read_rows(path), **kw)  # type: ignore[arg-type]

@@ -1,0 +1,288 @@
+"""Inquiries (疑義照会・改善提案), their answers, the 課長's approval and publication as 判断事例.
+Callers commit; `approve` commits itself when it publishes (the signal follows the commit)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from flask import current_app
+from sqlalchemy import Select, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app import audit, signals
+from app.errors import Conflict, NotFound, ValidationError
+from app.manuals.document import parse
+from app.manuals.models import Manual, ManualVersion
+from app.markdown import split_sections
+from app.org.models import Unit, User
+from app.org.permissions import can, require
+from app.rulings.models import ANSWERED, AWAITING, KINDS, OPEN, SUGGESTION, URGENCIES, Inquiry
+from app.wareki import now_utc, to_jst, today_jst
+
+log = logging.getLogger(__name__)
+
+
+def get_inquiry(session: Session, user: User, inquiry_id: int) -> Inquiry:
+    inquiry = session.get(Inquiry, inquiry_id)
+    if inquiry is None:
+        raise NotFound("指定された照会は見つかりません。")
+    require(user, "inquiry.view", inquiry)
+    return inquiry
+
+
+def get_ruling(session: Session, number: str) -> Inquiry:
+    ruling = session.scalar(select(Inquiry).where(Inquiry.number == number))
+    if ruling is None:
+        raise NotFound(f"判断事例「{number}」は見つかりません。")
+    return ruling
+
+
+def section_heading(manual: Manual, anchor: str) -> str:
+    from app.extensions import db
+    from app.manuals.services import get_version, read_version
+
+    if not anchor:
+        return ""
+    view = read_version(manual, get_version(db.session, manual))
+    for sec in split_sections(view.doc.body):
+        if sec.anchor == anchor:
+            return sec.heading
+    raise ValidationError("指定された見出しはマニュアルの現行版にありません。見出しを選び直してください。")
+
+
+def file_inquiry(session: Session, user: User, *, kind: str, subject: str, body: str, urgency: str = "通常",
+                 manual: Manual | None = None, anchor: str = "", owner_unit: Unit | None = None) -> Inquiry:
+    require(user, "inquiry.create")
+    problems = []
+    if kind not in KINDS:
+        problems.append("種別は「疑義照会」か「改善提案」を選んでください。")
+    if not subject.strip():
+        problems.append("件名を入力してください。")
+    elif len(subject) > 200:
+        problems.append("件名は200文字以内にしてください。")
+    if not body.strip():
+        problems.append("照会内容を入力してください。")
+    elif len(body) > 10_000:
+        problems.append("照会内容は10,000文字以内にしてください。")
+    if urgency not in URGENCIES:
+        problems.append("緊急度は「通常」か「至急」を選んでください。")
+    if manual is None and owner_unit is None:
+        problems.append("対象のマニュアル、または照会先の所管課を選んでください。")
+    if manual is not None and not manual.is_published:
+        problems.append("公布されていないマニュアルには照会できません。")
+    heading = ""
+    if not problems and manual is not None and anchor:
+        heading = section_heading(manual, anchor)
+    if problems:
+        raise ValidationError("照会を送信できません。", details=problems)
+    owner = manual.owner_unit if manual is not None else owner_unit
+    assert owner is not None
+    if not owner.is_hq:
+        raise ValidationError("照会先は本庁の所管課を選んでください。")
+    inquiry = Inquiry(
+        kind=kind, subject=subject.strip(), body=body.strip(), urgency=urgency, manual=manual, anchor=anchor,
+        heading=heading, manual_version=manual.current_version if manual else None, asking_unit=user.unit,
+        asking_unit_id=user.unit_id, asker_id=user.id, asker_name=user.name, owner_unit=owner,
+        owner_unit_id=owner.id, status=OPEN, asked_on=today_jst(),
+    )
+    session.add(inquiry)
+    session.flush()
+    audit.record(session, user, "inquiry.create", "inquiry", inquiry.id, kind=kind, owner=owner.name)
+    return inquiry
+
+
+def save_answer(session: Session, user: User, inquiry: Inquiry, *, answer: str, basis: str, tags: list[str],
+                share_all: bool, submit: bool = False) -> None:
+    """The owner unit drafts the answer; `submit` sends it to the 課長 for approval."""
+    require(user, "inquiry.answer", inquiry)
+    if inquiry.status not in (OPEN, AWAITING) or inquiry.is_published:
+        raise Conflict("この照会は既に回答済みのため、回答を変更できません。")
+    if inquiry.status == AWAITING and not submit:
+        raise Conflict("回答案は課長の決裁待ちです。変更するには課長に差し戻してもらってください。")
+    if submit:
+        problems = []
+        if not answer.strip():
+            problems.append("回答を入力してください。")
+        if not basis.strip():
+            problems.append("根拠（法令の条項やマニュアルの該当箇所）を入力してください。")
+        if problems:
+            raise ValidationError("回答案を決裁に回せません。", details=problems)
+    inquiry.answer, inquiry.basis = answer.strip(), basis.strip()
+    inquiry.tags = "\n".join(dict.fromkeys(t.strip() for t in tags if t.strip()))
+    inquiry.share_all = share_all
+    inquiry.answerer_id, inquiry.answerer_name = user.id, user.name
+    inquiry.updated_at = now_utc()
+    if submit:
+        inquiry.status = AWAITING
+        inquiry.return_comment = ""
+    audit.record(session, user, "inquiry.submit" if submit else "inquiry.answer_draft", "inquiry", inquiry.id)
+
+
+def return_answer(session: Session, user: User, inquiry: Inquiry, comment: str) -> None:
+    if inquiry.status != AWAITING:
+        raise Conflict("この回答案は決裁待ちではありません。")
+    require(user, "inquiry.approve", inquiry)
+    if not comment.strip():
+        raise ValidationError("差戻しの理由（コメント）を入力してください。")
+    inquiry.status = OPEN
+    inquiry.return_comment = comment.strip()
+    audit.record(session, user, "inquiry.return", "inquiry", inquiry.id)
+
+
+def approve(session: Session, user: User, inquiry: Inquiry, *, now: datetime | None = None) -> Inquiry:
+    """The 課長's approval: the answer becomes the organisational decision; shared ones are published."""
+    if inquiry.status != AWAITING:
+        raise Conflict("この回答案は決裁待ちではありません。")
+    require(user, "inquiry.approve", inquiry)
+    when = now or now_utc()
+    inquiry.status = ANSWERED
+    inquiry.approver_id, inquiry.approver_name = user.id, user.name
+    inquiry.approver_position, inquiry.approver_unit = user.position, user.unit.name
+    inquiry.approved_at = when
+    inquiry.answered_on = to_jst(when).date()
+    audit.record(session, user, "inquiry.approve", "inquiry", inquiry.id, share_all=inquiry.share_all)
+    if inquiry.share_all:
+        publish(session, inquiry, when)
+    return inquiry
+
+
+def _next_number(session: Session, year: int) -> str:
+    prefix = f"R{year}-"
+    last = session.scalar(select(func.max(Inquiry.number)).where(Inquiry.number.like(f"{prefix}%")))
+    seq = int(last.removeprefix(prefix)) + 1 if last else 1
+    return f"{prefix}{seq:03d}"
+
+
+def publish(session: Session, inquiry: Inquiry, when: datetime) -> None:
+    """Number it (R2025-014) and make it visible to every ward; listeners index and announce it."""
+    for _attempt in range(5):
+        inquiry.number = _next_number(session, to_jst(when).year)
+        inquiry.published_at = when
+        try:
+            session.commit()
+            break
+        except IntegrityError:  # another ruling took the number meanwhile
+            session.rollback()
+    else:
+        raise Conflict("判断事例の番号を採番できませんでした。再度決裁してください。")
+    audit.record(session, None, "ruling.publish", "inquiry", inquiry.id, number=inquiry.number)
+    session.commit()
+    signals.ruling_published.send(current_app._get_current_object(), ruling_ids=[inquiry.id])
+
+
+def confirm_recheck(session: Session, user: User, inquiry: Inquiry, note: str) -> None:
+    """The owner unit confirms a flagged ruling still holds after the manual changed."""
+    require(user, "inquiry.answer", inquiry)
+    if not inquiry.needs_recheck:
+        raise Conflict("この判断事例は確認が必要な状態ではありません。")
+    inquiry.needs_recheck = False
+    inquiry.recheck_note = note.strip() or "関連マニュアル改正後も判断は変わらないことを確認"
+    audit.record(session, user, "ruling.recheck", "inquiry", inquiry.id, note=inquiry.recheck_note)
+
+
+def mark_reflected(session: Session, user: User, inquiry: Inquiry, version: int) -> None:
+    """改善提案: record the revision that took it in."""
+    require(user, "inquiry.answer", inquiry)
+    if inquiry.kind != SUGGESTION:
+        raise ValidationError("改正への反映を記録できるのは改善提案のみです。")
+    if inquiry.manual is None or not 1 <= version <= inquiry.manual.current_version:
+        raise ValidationError("反映した版の番号が正しくありません。")
+    inquiry.reflected_version = version
+    audit.record(session, user, "inquiry.reflected", "inquiry", inquiry.id, version=version)
+
+
+# --- lists -----------------------------------------------------------------------------------
+
+
+def inbox_query(user: User, *, status: str | None = None) -> Select:
+    """The owner unit's inbox (本庁) or the unit's own inquiries (区役所), oldest open first."""
+    stmt = select(Inquiry)
+    if user.is_hq:
+        stmt = stmt.where(Inquiry.owner_unit_id == user.unit_id, Inquiry.imported.is_(False))
+    else:
+        stmt = stmt.where(Inquiry.asking_unit_id == user.unit_id)
+    if status == "open":
+        stmt = stmt.where(Inquiry.status.in_((OPEN, AWAITING)))
+    elif status:
+        stmt = stmt.where(Inquiry.status == status)
+    return stmt.order_by(Inquiry.status.in_((OPEN, AWAITING)).desc(), Inquiry.asked_on, Inquiry.id)
+
+
+def rulings_query(*, manual_id: int | None = None, owner_unit_id: int | None = None, tag: str | None = None,
+                  ward: str | None = None, q: str = "", sort: str = "new") -> Select:
+    stmt = select(Inquiry).where(Inquiry.number.is_not(None))
+    if manual_id:
+        stmt = stmt.where(Inquiry.manual_id == manual_id)
+    if owner_unit_id:
+        stmt = stmt.where(Inquiry.owner_unit_id == owner_unit_id)
+    if tag:
+        stmt = stmt.where(("\n" + Inquiry.tags + "\n").like(f"%\n{tag}\n%"))
+    if ward:
+        stmt = stmt.where(Inquiry.asking_unit_id.in_(select(Unit.id).where(Unit.group_name == ward)))
+    if q.strip():
+        stmt = stmt.where(Inquiry.subject.ilike(f"%{q.strip()}%"))
+    order = {"new": (Inquiry.answered_on.desc(), Inquiry.number.desc()), "number": (Inquiry.number,)}
+    return stmt.order_by(*order.get(sort, order["new"]))
+
+
+def rulings_for_manual(session: Session, manual: Manual) -> list[Inquiry]:
+    return list(session.scalars(rulings_query(manual_id=manual.id, sort="number")))
+
+
+def flagged(session: Session, user: User) -> list[Inquiry]:
+    return list(session.scalars(select(Inquiry).where(
+        Inquiry.owner_unit_id == user.unit_id, Inquiry.needs_recheck.is_(True)).order_by(Inquiry.number)))
+
+
+def visible(user: User, inquiry: Inquiry) -> bool:
+    return can(user, "inquiry.view", inquiry)
+
+
+# --- reacting to a manual revision -------------------------------------------------------------
+
+
+def _section_texts(session: Session, manual: Manual, number: int) -> dict[str, str] | None:
+    from app.revisions.services import store
+
+    version = session.scalar(select(ManualVersion).where(ManualVersion.manual_id == manual.id,
+                                                          ManualVersion.number == number))
+    if version is None:
+        return None
+    return {s.anchor: s.text for s in split_sections(parse(store().read_blob(version.blob_sha)).body)}
+
+
+def flag_changed_rulings(session: Session, manual: Manual, number: int) -> int:
+    """Rulings linked to a section that changed (or to the manual as a whole) need re-checking."""
+    rulings = [r for r in rulings_for_manual(session, manual) if not r.needs_recheck]
+    if not rulings or number < 2:
+        return 0
+    old, new = _section_texts(session, manual, number - 1), _section_texts(session, manual, number)
+    if old is None or new is None:
+        return 0
+    n = 0
+    for ruling in rulings:
+        if ruling.anchor and old.get(ruling.anchor) == new.get(ruling.anchor):
+            continue
+        ruling.needs_recheck = True
+        ruling.recheck_note = f"第{number}版で関連箇所が改正されました。"
+        n += 1
+    return n
+
+
+def _on_revision_published(_sender: object, manual_id: int, number: int, **_kw: object) -> None:
+    from app.extensions import db
+
+    manual = db.session.get(Manual, manual_id)
+    if manual is None:
+        return
+    try:
+        if flag_changed_rulings(db.session, manual, number):
+            db.session.commit()
+    except Exception:
+        db.session.rollback()
+        log.exception("flagging rulings failed for manual %s", manual_id)
+
+
+signals.revision_published.connect(_on_revision_published, weak=False)
