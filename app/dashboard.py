@@ -15,6 +15,7 @@ from app import audit
 from app.extensions import db
 from app.gitstore import check_repo
 from app.org.models import Unit, User
+from app.rulings import services as rulings
 
 bp = Blueprint("main", __name__)
 
@@ -38,6 +39,12 @@ def _revision_items(revisions: list) -> list[dict[str, Any]]:
     } for r in revisions[:8]]
 
 
+def _inquiry_items(user: User) -> list[dict[str, Any]]:
+    items = db.session.scalars(rulings.inbox_query(user, status="open").limit(8))
+    return [{"label": f"#{i.id} {i.subject}", "value": i.status_label,
+             "url": url_for("rulings.detail", inquiry_id=i.id, raw=1)} for i in items]
+
+
 def panels_for(user: User) -> list[Panel]:
     from app.manuals.services import manuals_query
     from app.revisions.services import workspace
@@ -50,7 +57,13 @@ def panels_for(user: User) -> list[Panel]:
         if user.is_chief_or_head:
             panels.append(Panel("決裁待ち", "あなたの審査・決裁を待っている改正案がここに表示されます。",
                                 _revision_items(lists.get("to_approve", [])), link=url_for("revisions.index")))
-        panels.append(Panel("照会受付", "区役所から届いた疑義照会・改善提案のうち、未回答のものがここに表示されます。"))
+        panels.append(Panel("照会受付", "区役所から届いた疑義照会・改善提案のうち、未回答のものがここに表示されます。",
+                            _inquiry_items(user), link=url_for("rulings.inquiries")))
+        flagged = rulings.flagged(db.session, user)
+        if flagged:
+            panels.append(Panel("関連マニュアル改正あり・要確認の判断事例", "", [
+                {"label": f"{r.number} {r.subject}", "url": url_for("rulings.show", number=r.number)}
+                for r in flagged[:8]], link=url_for("rulings.index")))
         managed = db.session.scalars(manuals_query(manager_id=user.id).limit(8))
         panels.append(Panel(
             "管理担当のマニュアル", "あなたが管理担当者のマニュアルと、見直し期限が近いものがここに表示されます。",
@@ -62,7 +75,8 @@ def panels_for(user: User) -> list[Panel]:
         if user.is_chief_or_head:
             panels.append(Panel("周知確認待ち", "所属長として周知済の確認が必要な改正通知がここに表示されます。"))
         panels.append(Panel("意見照会", f"本庁から意見を求められている改正案（{user.unit.section}あて）がここに表示されます。", _revision_items(lists.get("consultations", [])), link=url_for("revisions.index")))
-        panels.append(Panel("自分の照会", "あなたが本庁に送った疑義照会・改善提案と回答状況がここに表示されます。"))
+        panels.append(Panel("所属の照会", "所属から本庁に送った疑義照会・改善提案と回答状況がここに表示されます。",
+                            _inquiry_items(user), link=url_for("rulings.inquiries")))
     recent = lists.get("recent", [])
     panels.append(Panel("最近の改正", "関係するマニュアルが改正されるとここに表示されます。", [{
         "label": f"{r.manual.title} 第{r.number}版", "at": r.published_at,

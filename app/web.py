@@ -24,6 +24,14 @@ class NavItem:
     label: str
     endpoint: str
     permission: str | None = None  # None = every logged-in user
+    pages: tuple[str, ...] = ()  # other endpoints under this item (the current page is highlighted)
+
+    def is_current(self, endpoint: str | None) -> bool:
+        if not endpoint:
+            return False
+        if self.pages:
+            return endpoint == self.endpoint or endpoint in self.pages
+        return endpoint.split(".")[0] == self.endpoint.split(".")[0]
 
 
 # The navigation: an item shows when its page exists and the user may use it. Later
@@ -31,10 +39,10 @@ class NavItem:
 NAV: list[NavItem] = [
     NavItem("ダッシュボード", "main.dashboard"),
     NavItem("マニュアル", "manuals.index"),
-    NavItem("判断事例集", "rulings.index"),
+    NavItem("判断事例集", "rulings.index", pages=("rulings.show",)),
     NavItem("起案・決裁", "revisions.index", "manual.create"),
     NavItem("意見照会", "revisions.index", "revision.consulted"),
-    NavItem("照会", "rulings.inquiries", "inquiry.inbox"),
+    NavItem("照会", "rulings.inquiries", "inquiry.inbox", pages=("rulings.detail", "rulings.new")),
     NavItem("通知", "notices.inbox"),
     NavItem("事務引継書", "handover.index"),
     NavItem("管理", "admin.index", "admin.access"),
