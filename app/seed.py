@@ -119,9 +119,52 @@ def seed_demo(session: Session) -> dict[str, int]:
     counts = {"units": org.seed_org(session), "users": seed_demo_users(session)}
     session.commit()
     counts.update(seed_demo_manuals(session))
+    counts.update(seed_demo_rulings(session))
     if any(counts.values()):
         audit.record(session, None, "seed.demo", "system", "", **counts)
+        from app.search.services import reindex
+
+        reindex(session)
     return counts
+
+
+def seed_demo_rulings(session: Session) -> dict[str, int]:
+    """The demo 判断事例集 (imported as the city's existing rulings) and live inquiries in each state."""
+    from app.rulings import services as rulings
+    from app.rulings.importer import import_file
+    from app.rulings.models import Inquiry
+
+    if session.scalar(select(func.count(Inquiry.id))):
+        return {"rulings": 0, "inquiries": 0}
+    imported = import_file(session, DEMO_DIR / "rulings" / "rulings.csv")
+
+    def manual(slug: str) -> Manual:
+        return session.scalar(select(Manual).where(Manual.slug == slug))
+
+    ward, hq_staff, head = (staff(session, "青葉区 保険年金課", STAFF), staff(session, "健康福祉局 保険年金課", STAFF),
+                            staff(session, "健康福祉局 保険年金課", HEAD))
+    rulings.file_inquiry(
+        session, ward, kind="疑義照会", subject="資格喪失届の添付書類として離職票の写しは足りるか",
+        body="社会保険の資格取得に伴う国保の資格喪失届で、被用者保険の資格確認書類の代わりに離職票の写しを持参した方がいる。"
+             "受け付けてよいか。", manual=manual("kokuho-shikaku"))
+    awaiting = rulings.file_inquiry(
+        session, staff(session, "泉区 保険年金課", STAFF), kind="疑義照会", subject="減免申請の期限を過ぎた場合の取扱い",
+        body="災害による減免申請が納期限を3日過ぎて提出された。やむを得ない理由があるが、受け付けてよいか。",
+        manual=manual("kokuho-hokenryo-genmen"), urgency="至急")
+    rulings.save_answer(session, hq_staff, awaiting, answer="やむを得ない理由が確認できる場合は受け付けて差し支えない。",
+                        basis="国民健康保険料減免取扱要領 第4", tags=["減免", "期限"], share_all=True, submit=True)
+    private = rulings.file_inquiry(
+        session, ward, kind="疑義照会", subject="窓口での受付時間外の届出",
+        body="閉庁間際に来庁し、受付が終わらなかった方の届出日をいつとするか。", manual=manual("kokuho-shikaku"))
+    rulings.save_answer(session, hq_staff, private, answer="来庁した日を受付日として差し支えない。", basis="手引き 第2章",
+                        tags=["受付日"], share_all=False, submit=True)
+    rulings.approve(session, head, private)
+    rulings.file_inquiry(
+        session, ward, kind="改善提案", subject="必要書類の表に在留カードの確認事項を追加してほしい",
+        body="外国人住民の資格取得届で在留期間の確認が漏れやすいため、表に在留カードの確認事項を追加してほしい。",
+        manual=manual("kokuho-shikaku"))
+    session.commit()
+    return {"rulings": len(imported), "inquiries": 4}
 
 
 # --- demo manuals ------------------------------------------------------------------------------
