@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,7 +39,13 @@ CREATE INDEX IF NOT EXISTS docs_ref ON docs(kind, ref);
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
     title, heading, body, tokenize = 'unicode61 remove_diacritics 0', prefix = '1 2'
 );
+-- Document frequency per term, kept in step with every write: the query planner drops terms
+-- that are in most documents (they cost the most postings and rank nothing).
+CREATE TABLE IF NOT EXISTS term_df (term TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID;
 """
+
+# A term in more than this share of the documents is left out of a query that has rarer terms.
+COMMON_SHARE = 0.2
 
 # Field weights for bm25: a hit in a manual title or section heading outranks one in the text.
 WEIGHTS = (8.0, 4.0, 1.0)
@@ -122,12 +129,14 @@ class FtsIndex:
         of the same objects (a manual's sections change with every version)."""
         conn = self._conn()
         n = 0
+        added: Counter[str] = Counter()
         conn.execute("BEGIN IMMEDIATE")
         try:
             for prefix in replace_prefixes:
                 self._delete(conn, prefix)
             for d in docs:
                 self._delete(conn, d.key, exact=True)
+                added.update(set(f"{d.title_terms} {d.heading_terms} {d.body_terms}".split()))
                 cur = conn.execute(
                     "INSERT INTO docs(key, kind, ref, anchor, title, heading, owner, tags, ward, obsolete, body, version)"
                     " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -137,6 +146,8 @@ class FtsIndex:
                 conn.execute("INSERT INTO fts(rowid, title, heading, body) VALUES (?,?,?,?)",
                              (cur.lastrowid, d.title_terms, d.heading_terms, d.body_terms))
                 n += 1
+            conn.executemany("INSERT INTO term_df(term, df) VALUES (?, ?) ON CONFLICT(term) DO UPDATE SET df = df + ?",
+                             [(t, c, c) for t, c in added.items()])
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -148,9 +159,14 @@ class FtsIndex:
             rows = conn.execute("SELECT rowid FROM docs WHERE key = ?", (key,)).fetchall()
         else:
             rows = conn.execute("SELECT rowid FROM docs WHERE key >= ? AND key < ?", (key, key + "\uffff")).fetchall()
+        removed: Counter[str] = Counter()
         for row in rows:
+            old = conn.execute("SELECT title, heading, body FROM fts WHERE rowid = ?", (row[0],)).fetchone()
+            if old is not None:
+                removed.update(set(" ".join(old).split()))
             conn.execute("DELETE FROM fts WHERE rowid = ?", (row[0],))
             conn.execute("DELETE FROM docs WHERE rowid = ?", (row[0],))
+        conn.executemany("UPDATE term_df SET df = df - ? WHERE term = ?", [(c, t) for t, c in removed.items()])
 
     def delete(self, prefix: str) -> None:
         conn = self._conn()
@@ -167,6 +183,7 @@ class FtsIndex:
         conn.execute("BEGIN IMMEDIATE")
         conn.execute("DELETE FROM fts")
         conn.execute("DELETE FROM docs")
+        conn.execute("DELETE FROM term_df")
         conn.execute("COMMIT")
 
     def versions(self, kind: str) -> dict[str, str]:
@@ -175,14 +192,27 @@ class FtsIndex:
         return {r[0]: r[1] for r in rows}
 
     @staticmethod
-    def _match(q: Query) -> str:
-        quoted = ['"' + t.replace('"', '""') + '"' for t in dict.fromkeys(q.terms)]
-        if q.prefix:
+    def _match(terms: list[str], prefix: bool, op: str) -> str:
+        quoted = ['"' + t.replace('"', '""') + '"' for t in dict.fromkeys(terms)]
+        if prefix:
             quoted = [t + "*" for t in quoted]
-        return " OR ".join(quoted)
+        return f" {op} ".join(quoted)
 
-    def _where(self, q: Query) -> tuple[str, list[object]]:
-        clauses, params = ["fts MATCH ?"], [self._match(q)]
+    def plan(self, q: Query) -> list[str]:
+        """The query's terms, rarest first, without those in most documents (when rarer ones remain)."""
+        terms = list(dict.fromkeys(q.terms))
+        if q.prefix or len(terms) < 2:
+            return terms
+        conn = self._conn()
+        total = conn.execute("SELECT count(*) FROM docs").fetchone()[0] or 1
+        df = dict(conn.execute(f"SELECT term, df FROM term_df WHERE term IN ({','.join('?' * len(terms))})", terms))
+        terms = [t for t in terms if df.get(t, 0) > 0] or terms  # a term no document has cannot match
+        ranked = sorted(terms, key=lambda t: df.get(t, 0))
+        kept = [t for t in ranked if df.get(t, 0) <= COMMON_SHARE * total]
+        return kept or ranked[:1]
+
+    def _where(self, q: Query, terms: list[str], op: str = "OR") -> tuple[str, list[object]]:
+        clauses, params = ["fts MATCH ?"], [self._match(terms, q.prefix, op)]
         if q.kind:
             clauses.append("d.kind = ?")
             params.append(q.kind)
@@ -200,21 +230,32 @@ class FtsIndex:
         return " AND ".join(clauses), params
 
     def search(self, q: Query) -> list[Hit]:
+        """Top hits by bm25: documents with every (meaningful) term first, then any of them.
+        Only the top k are ranked and returned: no total count (it costs as much as the search)."""
         if not q.terms:
             return []
-        where, params = self._where(q)
-        sql = (f"SELECT d.*, bm25(fts, {WEIGHTS[0]}, {WEIGHTS[1]}, {WEIGHTS[2]}) AS score "
-               f"FROM fts JOIN docs d ON d.rowid = fts.rowid WHERE {where} ORDER BY score LIMIT ? OFFSET ?")
-        rows = self._conn().execute(sql, [*params, q.limit, q.offset]).fetchall()
+        terms = self.plan(q)
+        wanted = q.offset + q.limit
+        rows = self._ranked(q, terms, "AND", wanted) if len(terms) > 1 else []
+        if len(rows) < wanted:
+            seen = {r["key"] for r in rows}
+            rows += [r for r in self._ranked(q, terms, "OR", wanted) if r["key"] not in seen]
+        rows = rows[q.offset:wanted]
         return [Hit(r["key"], r["kind"], r["ref"], r["anchor"], r["title"], r["heading"], r["owner"],
                     [t for t in r["tags"].split("\n") if t], r["ward"], r["body"], -r["score"]) for r in rows]
+
+    def _ranked(self, q: Query, terms: list[str], op: str, limit: int) -> list[sqlite3.Row]:
+        where, params = self._where(q, terms, op)
+        sql = (f"SELECT d.*, bm25(fts, {WEIGHTS[0]}, {WEIGHTS[1]}, {WEIGHTS[2]}) AS score "
+               f"FROM fts JOIN docs d ON d.rowid = fts.rowid WHERE {where} ORDER BY score LIMIT ?")
+        return self._conn().execute(sql, [*params, limit]).fetchall()
 
     def facets(self, q: Query) -> dict[str, dict[str, int]]:
         """Counts per kind, owner and tag for the same query without those filters (top values)."""
         if not q.terms:
             return {}
         base = Query(terms=q.terms, prefix=q.prefix, include_obsolete=q.include_obsolete)
-        where, params = self._where(base)
+        where, params = self._where(base, self.plan(base))
         rows = self._conn().execute(
             f"SELECT d.kind, d.owner, d.tags FROM fts JOIN docs d ON d.rowid = fts.rowid WHERE {where} LIMIT 5000",
             params).fetchall()
