@@ -48,6 +48,7 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         ),
         "MANUALS_REPO": os.environ.get("MANUALS_REPO", str(BASE_DIR / "manuals_repo")),
         "SEARCH_INDEX_DIR": os.environ.get("SEARCH_INDEX_DIR", str(instance_dir / "search_index")),
+        "SEARCH_BACKEND": os.environ.get("SEARCH_BACKEND", "fts"),
         "MAIL_SERVER": os.environ.get("MAIL_SERVER") or None,
         "MAIL_PORT": int(mail_port) if mail_port else 25,
         "MAIL_FROM": os.environ.get("MAIL_FROM", "tebiki@city.example.lg.jp"),

@@ -54,13 +54,13 @@ def manual_body(rng: random.Random, title: str, target_chars: int = 10_000) -> s
     return "".join(parts)
 
 
-def make_app(name: str) -> tuple[Flask, Path]:
+def make_app(name: str, **extra: object) -> tuple[Flask, Path]:
     root = Path(tempfile.mkdtemp(prefix=f"tebiki-bench-{name}-"))
     url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{root / 'bench.db'}"
     app = create_app({
         "SQLALCHEMY_DATABASE_URI": url, "INSTANCE_DIR": str(root / "instance"),
         "MANUALS_REPO": str(root / "repo"), "SEARCH_INDEX_DIR": str(root / "instance" / "index"),
-        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000", "WTF_CSRF_ENABLED": False,
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000", "WTF_CSRF_ENABLED": False, **extra,
     })
     with app.app_context():
         from flask_migrate import upgrade

@@ -39,9 +39,10 @@ def main() -> None:
     ap.add_argument("--manuals", type=int, default=2000)
     ap.add_argument("--rulings", type=int, default=20000)
     ap.add_argument("--queries", type=int, default=200)
+    ap.add_argument("--backend", choices=["fts", "whoosh"], default="fts")
     args = ap.parse_args()
     rng = random.Random(7)
-    app, root = make_app("search")
+    app, root = make_app("search", SEARCH_BACKEND=args.backend)
     from app.extensions import db
     from app.manuals.importer import import_documents
     from app.org.models import Unit
@@ -81,9 +82,8 @@ def main() -> None:
         t = time.perf_counter()
         counts = search.reindex(db.session)
         build = time.perf_counter() - t
-        index_file = Path(app.config["SEARCH_INDEX_DIR"]) / "search.sqlite3"
-        size = sum(p.stat().st_size for p in index_file.parent.glob("search.sqlite3*"))
-        print(f"full reindex: {build:.1f} s for {counts['manual_sections']:,} sections + {counts['rulings']:,} rulings;"
+        size = sum(p.stat().st_size for p in Path(app.config["SEARCH_INDEX_DIR"]).rglob("*") if p.is_file())
+        print(f"[{args.backend}] full reindex: {build:.1f} s for {counts['manual_sections']:,} sections + {counts['rulings']:,} rulings;"
               f" index size {size / 1e6:.0f} MB")
 
         short = [rng.choice(SUBJECTS) for _ in range(60)] + [rng.choice(DOCUMENTS) for _ in range(20)] + ["課", "届"] * 5

@@ -26,7 +26,8 @@ def ndcg(ranked: list[str], relevant: set[str], k: int = 10) -> float:
 
 def main() -> None:
     verbose = "-v" in sys.argv
-    app, _root = make_app("eval")
+    backend = "whoosh" if "--whoosh" in sys.argv else "fts"
+    app, _root = make_app("eval", SEARCH_BACKEND=backend)
     from app.extensions import db
     from app.rulings.importer import import_file
     from app.search import services as search
@@ -52,7 +53,7 @@ def main() -> None:
                 if verbose or recall < 1:
                     for key in sorted(relevant - set(ranked)):
                         print(f"      missed {key}")
-    print()
+    print(f"\nbackend: {backend}")
     all_scores = [s for v in per_kind.values() for s in v]
     for kind, scores in sorted(per_kind.items()):
         print(f"{kind:<9} n={len(scores):<3} nDCG@10 {sum(s for s, _ in scores) / len(scores):.3f}"

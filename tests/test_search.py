@@ -122,3 +122,28 @@ def test_api_and_page_require_login(client, indexed) -> None:
     assert "窓口事務の手引き" in page and "<mark>申込み</mark>" in page and 'href="/manuals/madoguchi#2-申込みの受付"' in page
     page = client.get("/search?q=該当しない語句").get_data(as_text=True)
     assert "見つかりませんでした" in page
+
+
+@pytest.fixture
+def whoosh(app: Flask):
+    app.config["SEARCH_BACKEND"] = "whoosh"
+    yield
+    app.config["SEARCH_BACKEND"] = "fts"
+
+
+@pytest.mark.usefixtures("whoosh")
+def test_whoosh_backend_answers_the_same_way(app: Flask) -> None:
+    from app.search.whoosh_backend import WhooshIndex
+
+    assert isinstance(search.get_index(), WhooshIndex)
+    manual = make_manual("madoguchi", "窓口事務の手引き", body=VARIANT_BODY)
+    search.reindex(db.session)
+    for query, anchor in [("引き継ぎ", "1-事務の引継ぎ"), ("申し込み", "2-申込みの受付"), ("個人番号カード", "3-本人確認"),
+                          ("１４日", "4-期限")]:
+        assert anchors(query)[:1] == [anchor], query
+    assert "4-期限" in anchors("課")
+    assert anchors("郵送で申し込みをしたい場合はどうするか")[0] == "2-申込みの受付"
+    revision = revise(manual, "hq.tanto", "窓口又は郵送で", "窓口、郵送又は電子申請で")
+    approve_all(revision)
+    assert anchors("電子申請") == ["2-申込みの受付"]
+    assert search.get_index().count() == 4

@@ -44,8 +44,20 @@ CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
 CREATE TABLE IF NOT EXISTS term_df (term TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID;
 """
 
-# A term in more than this share of the documents is left out of a query that has rarer terms.
+# A term in more than this share of the documents is left out of a query that has rarer terms
+# (only on a corpus large enough for the share to mean something).
 COMMON_SHARE = 0.2
+COMMON_MIN_DOCS = 500
+
+
+def plan_terms(terms: list[str], df: dict[str, int], total: int) -> list[str]:
+    """Query terms rarest first: terms no document has are dropped, and on a large corpus so are
+    terms in most documents (they cost the most postings and rank nothing) — unless nothing is left."""
+    present = [t for t in terms if df.get(t, 0) > 0] or terms
+    ranked = sorted(present, key=lambda t: df.get(t, 0))
+    if total < COMMON_MIN_DOCS:
+        return ranked
+    return [t for t in ranked if df.get(t, 0) <= COMMON_SHARE * total] or ranked[:1]
 
 # Field weights for bm25: a hit in a manual title or section heading outranks one in the text.
 WEIGHTS = (8.0, 4.0, 1.0)
@@ -204,12 +216,9 @@ class FtsIndex:
         if q.prefix or len(terms) < 2:
             return terms
         conn = self._conn()
-        total = conn.execute("SELECT count(*) FROM docs").fetchone()[0] or 1
+        total = conn.execute("SELECT count(*) FROM docs").fetchone()[0]
         df = dict(conn.execute(f"SELECT term, df FROM term_df WHERE term IN ({','.join('?' * len(terms))})", terms))
-        terms = [t for t in terms if df.get(t, 0) > 0] or terms  # a term no document has cannot match
-        ranked = sorted(terms, key=lambda t: df.get(t, 0))
-        kept = [t for t in ranked if df.get(t, 0) <= COMMON_SHARE * total]
-        return kept or ranked[:1]
+        return plan_terms(terms, df, total)
 
     def _where(self, q: Query, terms: list[str], op: str = "OR") -> tuple[str, list[object]]:
         clauses, params = ["fts MATCH ?"], [self._match(terms, q.prefix, op)]
@@ -257,7 +266,7 @@ class FtsIndex:
         base = Query(terms=q.terms, prefix=q.prefix, include_obsolete=q.include_obsolete)
         where, params = self._where(base, self.plan(base))
         rows = self._conn().execute(
-            f"SELECT d.kind, d.owner, d.tags FROM fts JOIN docs d ON d.rowid = fts.rowid WHERE {where} LIMIT 5000",
+            f"SELECT d.kind, d.owner, d.tags FROM fts JOIN docs d ON d.rowid = fts.rowid WHERE {where} LIMIT 2000",
             params).fetchall()
         out: dict[str, dict[str, int]] = {"kind": {}, "owner": {}, "tag": {}}
         for r in rows:

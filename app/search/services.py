@@ -30,6 +30,11 @@ KIND_LABELS = {"manual": "マニュアル", "ruling": "判断事例"}
 
 
 def get_index() -> FtsIndex:
+    """The configured engine (SEARCH_BACKEND: "fts" (default) or "whoosh"), same interface."""
+    if current_app.config.get("SEARCH_BACKEND") == "whoosh":
+        from app.search.whoosh_backend import WhooshIndex
+
+        return WhooshIndex(current_app.config["SEARCH_INDEX_DIR"])  # type: ignore[return-value]
     return FtsIndex(current_app.config["SEARCH_INDEX_DIR"])
 
 
