@@ -26,7 +26,11 @@ pytestmark = pytest.mark.usefixtures("demo_users")
 def test_full_lifecycle_writes_one_commit_per_published_version(app: Flask) -> None:
     manual = make_manual()
     received = []
-    signals.revision_published.connect(lambda _s, **kw: received.append(kw), weak=False)
+
+    def listener(_sender: object, **kw: object) -> None:
+        received.append(kw)
+
+    signals.revision_published.connect(listener)
     try:
         revision = revise(manual, "hq.tanto", "14日以内", "30日以内", reason="審査期間を改める。")
         rev.start_consultation(db.session, user("hq.tanto"), revision, today_jst() + timedelta(days=7))
@@ -42,7 +46,7 @@ def test_full_lifecycle_writes_one_commit_per_published_version(app: Flask) -> N
         assert rev.approve(db.session, user("hq.kakaricho"), revision, "確認") is False
         assert rev.approve(db.session, user("hq.kacho"), revision) is True
     finally:
-        signals.revision_published.receivers.clear()
+        signals.revision_published.disconnect(listener)
     assert received == [{"revision_id": revision.id, "manual_id": manual.id, "number": 2, "kind": "revise"}]
     db.session.expire_all()
     assert revision.state == PUBLISHED and revision.number == 2
