@@ -204,3 +204,22 @@ def test_import_xlsx_and_cli(app: Flask, manual, tmp_path) -> None:
     assert db.session.query(Inquiry).count() == 1
     with pytest.raises(NotFound):
         rulings.get_ruling(db.session, "R1999-999")
+
+
+def test_ward_asks_about_a_section_from_the_manual_page(client, manual) -> None:
+    from tests.conftest import post
+
+    login(client, "aoba.tanto")
+    page = client.get("/manuals/test-manual").get_data(as_text=True)
+    assert "/inquiries/new?manual=test-manual&amp;anchor=3-%E5%AF%A9%E6%9F%BB" in page
+    form = client.get("/inquiries/new?manual=test-manual&anchor=3-審査").get_data(as_text=True)
+    assert '<option selected value="3-審査">3 審査</option>' in form or 'value="3-審査" selected' in form
+    resp = post(client, "/inquiries/new", {"manual": "test-manual", "anchor": "3-審査", "kind": "疑義照会",
+                                           "subject": "審査期間の起算日", "body": "起算日は受付日の翌日か。", "urgency": "至急"})
+    assert resp.status_code == 302
+    inquiry = db.session.query(Inquiry).one()
+    assert (inquiry.anchor, inquiry.heading, inquiry.urgency) == ("3-審査", "3 審査", "至急")
+    resp = post(client, "/inquiries/new", {"manual": "test-manual", "kind": "疑義照会", "subject": "", "body": ""})
+    assert "件名を入力してください。" in resp.get_data(as_text=True)
+    inbox = client.get("/inquiries").get_data(as_text=True)
+    assert "審査期間の起算日" in inbox and "至急" in inbox
