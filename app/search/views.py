@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, jsonify, render_template, request
 from flask_login import current_user, login_required
 
 from app.extensions import db
@@ -51,4 +51,5 @@ def api():  # type: ignore[no-untyped-def]
         return {"error": "kind は manual または ruling です。"}, 400
     limit = request.args.get("limit", 10, type=int) or 10
     results = search.search(db.session, current_user, q, kind=kind, limit=limit)
-    return {"query": q, "results": [r.as_json() for r in results.results]}
+    # The same list, best first, as `flask search QUERY --json`.
+    return jsonify([r.as_json() for r in results.results])
