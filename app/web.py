@@ -136,6 +136,23 @@ def init_app(app: Flask) -> None:
         return resp
 
 
+def flash_error(err: TebikiError) -> None:
+    """A service's refusal as flash messages: the message, then every detail (row, field …)."""
+    flash(err.message, "error")
+    for detail in err.details:
+        flash(detail, "error")
+
+
+def login_required_for(blueprint: Any) -> None:
+    """Every page of the blueprint needs a logged-in user."""
+    from flask_login import login_required
+
+    @blueprint.before_request
+    @login_required
+    def _require_login() -> None:
+        return None
+
+
 def page_url(**changes: Any) -> str:
     """The current URL with some query arguments replaced (pagination, sorting, filters)."""
     args = request.args.to_dict()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from app.extensions import db
 from app.manuals import services as manuals
@@ -13,14 +13,12 @@ from app.org import services as org
 from app.org.models import HQ
 from app.org.structure import SECTION_KINDS
 from app.revisions.models import KIND_LABELS
+from app.web import login_required_for
 
 bp = Blueprint("manuals", __name__, url_prefix="/manuals")
 
 
-@bp.before_request
-@login_required
-def _login() -> None:
-    pass
+login_required_for(bp)
 
 
 @bp.get("/")

@@ -18,6 +18,7 @@ from app.org.forms import ConfirmForm, LoginForm, OwnPasswordForm, UnitForm, Use
 from app.org.models import Unit, User
 from app.org.permissions import require
 from app.wareki import JST
+from app.web import flash_error
 
 auth_bp = Blueprint("auth", __name__)
 admin_bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -34,12 +35,6 @@ def safe_next(target: str | None) -> str | None:
     if any(c in target for c in "\r\n\t"):
         return None
     return target
-
-
-def flash_error(err: ValidationError) -> None:
-    flash(err.message, "error")
-    for detail in err.details:
-        flash(detail, "error")
 
 
 @auth_bp.route("/login", methods=["GET", "POST"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from app.errors import Conflict, ValidationError
@@ -30,20 +30,12 @@ from app.revisions.forms import (
 )
 from app.revisions.models import ABOLISH, CONSULTATION, DRAFT, EVENT_LABELS, NEW, REVISE, ConsultationComment
 from app.wareki import today_jst
+from app.web import flash_error, login_required_for
 
 bp = Blueprint("revisions", __name__)
 
 
-@bp.before_request
-@login_required
-def _login() -> None:
-    pass
-
-
-def _flash_error(err: ValidationError | Conflict) -> None:
-    flash(err.message, "error")
-    for d in err.details:
-        flash(d, "error")
+login_required_for(bp)
 
 
 def _fields(form: DraftForm) -> rev.DraftFields:
@@ -82,7 +74,7 @@ def new_manual():  # type: ignore[no-untyped-def]
             revision = rev.create_manual(db.session, current_user, slug=form.slug.data or "", fields=_fields(form))
         except ValidationError as err:
             db.session.rollback()
-            _flash_error(err)
+            flash_error(err)
         else:
             db.session.commit()
             flash("マニュアルの制定案を作成しました。内容を確認して決裁に回してください。", "success")
@@ -102,7 +94,7 @@ def open_revision(slug: str):  # type: ignore[no-untyped-def]
         revision = rev.open_revision(db.session, current_user, manual, kind=kind)
     except (ValidationError, Conflict) as err:
         db.session.rollback()
-        _flash_error(err)
+        flash_error(err)
         return redirect(url_for("manuals.show", slug=slug))
     db.session.commit()
     if kind == ABOLISH:
@@ -145,7 +137,7 @@ def edit(revision_id: int):  # type: ignore[no-untyped-def]
             form.head.data = revision.head_commit  # saving again now means "mine wins, I have seen theirs"
         except (ValidationError, Conflict) as err:
             db.session.rollback()
-            _flash_error(err)
+            flash_error(err)
         else:
             db.session.commit()
             flash("保存しました。" if changed else "変更はありません（保存済みの内容と同じです）。", "success")
@@ -207,7 +199,7 @@ def _act(revision_id: int, action, success: str):  # type: ignore[no-untyped-def
         return redirect(url_for("revisions.show", revision_id=revision_id))
     except (ValidationError, Conflict) as err:
         db.session.rollback()
-        _flash_error(err)
+        flash_error(err)
         return redirect(url_for("revisions.show", revision_id=revision_id))
     db.session.commit()
     flash(success if not callable(success) else success(result), "success")

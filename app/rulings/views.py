@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from app.errors import Conflict, ValidationError
@@ -16,20 +16,12 @@ from app.revisions.forms import split_tags
 from app.rulings import services as rulings
 from app.rulings.forms import AnswerForm, InquiryForm, NoteForm
 from app.rulings.models import AWAITING, OPEN, STATUS_LABELS
+from app.web import flash_error, login_required_for
 
 bp = Blueprint("rulings", __name__)
 
 
-@bp.before_request
-@login_required
-def _login() -> None:
-    pass
-
-
-def _flash_error(err: ValidationError | Conflict) -> None:
-    flash(err.message, "error")
-    for d in err.details:
-        flash(d, "error")
+login_required_for(bp)
 
 
 @bp.get("/rulings")
@@ -90,7 +82,7 @@ def new():  # type: ignore[no-untyped-def]
             )
         except (ValidationError, Conflict) as err:
             db.session.rollback()
-            _flash_error(err)
+            flash_error(err)
         else:
             db.session.commit()
             flash(f"{inquiry.kind}を{inquiry.owner_unit.name}に送信しました。回答があるとこの画面に表示されます。", "success")
@@ -137,7 +129,7 @@ def answer(inquiry_id: int):  # type: ignore[no-untyped-def]
                             share_all=bool(form.share_all.data), submit=submit)
     except (ValidationError, Conflict) as err:
         db.session.rollback()
-        _flash_error(err)
+        flash_error(err)
         return _detail(rulings.get_inquiry(db.session, current_user, inquiry_id)), 400
     db.session.commit()
     flash("回答案を課長の決裁に回しました。" if submit else "回答案を保存しました。", "success")
@@ -168,7 +160,7 @@ def act(inquiry_id: int, action: str):  # type: ignore[no-untyped-def]
             message = f"改善提案を第{version}版に反映済みとして記録しました。"
     except (ValidationError, Conflict) as err:
         db.session.rollback()
-        _flash_error(err)
+        flash_error(err)
         return _back(inquiry)
     db.session.commit()
     flash(message, "success")
