@@ -223,3 +223,23 @@ def test_ward_asks_about_a_section_from_the_manual_page(client, manual) -> None:
     assert "件名を入力してください。" in resp.get_data(as_text=True)
     inbox = client.get("/inquiries").get_data(as_text=True)
     assert "審査期間の起算日" in inbox and "至急" in inbox
+
+
+def test_flagged_ruling_is_amended_through_the_head(manual) -> None:
+    ruling = ask(manual, anchor="3-審査")
+    answer_and_approve(ruling)
+    approve_all(revise(manual, "hq.tanto", "14日以内", "30日以内"))
+    db.session.expire_all()
+    assert ruling.needs_recheck
+    with pytest.raises(PermissionDenied):
+        rulings.propose_amendment(db.session, user("aoba.tanto"), ruling, answer="x", basis="y")
+    rulings.propose_amendment(db.session, user("hq.tanto"), ruling, answer="30日以内に決定する前提で受け付けてよい。",
+                              basis="手引き 3 審査（第2版）")
+    assert ruling.answer.startswith("本人に電話で")  # the published answer stays until approved
+    with pytest.raises(ValidationError, match="差戻しの理由"):
+        rulings.decide_amendment(db.session, user("hq.kacho"), ruling, approve=False)
+    rulings.decide_amendment(db.session, user("hq.kacho"), ruling, approve=True)
+    db.session.expire_all()
+    assert ruling.answer.startswith("30日以内") and not ruling.needs_recheck and not ruling.amendment_pending
+    hits = search.search(db.session, None, "30日以内に決定する前提", kind="ruling", record=False).results
+    assert hits[0].hit.ref == ruling.number  # re-indexed with the new answer

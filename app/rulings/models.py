@@ -65,6 +65,11 @@ class Inquiry(db.Model):
     needs_recheck: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     recheck_note: Mapped[str] = mapped_column(Text, default="")
     reflected_version: Mapped[int | None] = mapped_column(Integer)  # 改善提案: reflected in revision N
+    # A proposed amendment of a published ruling, waiting for the 課長 (the published text stays until then).
+    amend_answer: Mapped[str] = mapped_column(Text, default="")
+    amend_basis: Mapped[str] = mapped_column(Text, default="")
+    amend_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    amend_by_name: Mapped[str] = mapped_column(String(100), default="")
     imported: Mapped[bool] = mapped_column(Boolean, default=False)
 
     manual: Mapped[Manual | None] = relationship(lazy="joined")
@@ -81,6 +86,10 @@ class Inquiry(db.Model):
         if self.is_published:
             return "判断事例（全区共有）"
         return STATUS_LABELS[self.status]
+
+    @property
+    def amendment_pending(self) -> bool:
+        return bool(self.amend_answer)
 
     @property
     def tag_list(self) -> list[str]:

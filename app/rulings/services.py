@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app import audit, signals
-from app.errors import Conflict, NotFound, ValidationError
+from app.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from app.manuals.document import parse
 from app.manuals.models import Manual, ManualVersion
 from app.markdown import split_sections
@@ -180,6 +180,44 @@ def confirm_recheck(session: Session, user: User, inquiry: Inquiry, note: str) -
     inquiry.needs_recheck = False
     inquiry.recheck_note = note.strip() or "関連マニュアル改正後も判断は変わらないことを確認"
     audit.record(session, user, "ruling.recheck", "inquiry", inquiry.id, note=inquiry.recheck_note)
+
+
+def propose_amendment(session: Session, user: User, ruling: Inquiry, *, answer: str, basis: str) -> None:
+    """Amend a published ruling (e.g. after the manual changed): the 課長 must approve it again."""
+    require(user, "inquiry.answer", ruling)
+    if not ruling.is_published:
+        raise Conflict("改められるのは公表済みの判断事例です。")
+    if not answer.strip() or not basis.strip():
+        raise ValidationError("改める回答と根拠を入力してください。")
+    ruling.amend_answer, ruling.amend_basis = answer.strip(), basis.strip()
+    ruling.amend_by_id, ruling.amend_by_name = user.id, user.name
+    audit.record(session, user, "ruling.amend", "inquiry", ruling.id, number=ruling.number)
+
+
+def decide_amendment(session: Session, user: User, ruling: Inquiry, *, approve: bool, comment: str = "") -> None:
+    if not ruling.amendment_pending:
+        raise Conflict("決裁待ちの改訂案はありません。")
+    require(user, "inquiry.approve", ruling)
+    if ruling.amend_by_id == user.id:
+        raise PermissionDenied("自分が作成した改訂案を決裁することはできません。")
+    if not approve and not comment.strip():
+        raise ValidationError("差戻しの理由（コメント）を入力してください。")
+    if approve:
+        ruling.answer, ruling.basis = ruling.amend_answer, ruling.amend_basis
+        ruling.approver_id, ruling.approver_name = user.id, user.name
+        ruling.approver_position, ruling.approver_unit = user.position, user.unit.name
+        ruling.approved_at = now_utc()
+        ruling.answered_on = today_jst()
+        ruling.needs_recheck = False
+        ruling.recheck_note = "関連マニュアルの改正に合わせて回答を改めました。"
+    else:
+        ruling.return_comment = comment.strip()
+    ruling.amend_answer = ruling.amend_basis = ruling.amend_by_name = ""
+    ruling.amend_by_id = None
+    audit.record(session, user, "ruling.amend_approve" if approve else "ruling.amend_return", "inquiry", ruling.id)
+    if approve:
+        session.commit()
+        signals.ruling_published.send(current_app._get_current_object(), ruling_ids=[ruling.id], amended=True)
 
 
 def mark_reflected(session: Session, user: User, inquiry: Inquiry, version: int) -> None:

@@ -136,7 +136,25 @@ def answer(inquiry_id: int):  # type: ignore[no-untyped-def]
     return _back(inquiry)
 
 
-@bp.post("/inquiries/<int:inquiry_id>/<any(approve, return, recheck, reflected):action>")
+@bp.post("/inquiries/<int:inquiry_id>/amend")
+def amend(inquiry_id: int):  # type: ignore[no-untyped-def]
+    inquiry = rulings.get_inquiry(db.session, current_user, inquiry_id)
+    form = AnswerForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        rulings.propose_amendment(db.session, current_user, inquiry, answer=form.answer.data or "",
+                                  basis=form.basis.data or "")
+    except (ValidationError, Conflict) as err:
+        db.session.rollback()
+        flash_error(err)
+        return _back(inquiry)
+    db.session.commit()
+    flash("改訂案を課長の決裁に回しました。決裁されるまでは現在の回答が表示されます。", "success")
+    return _back(inquiry)
+
+
+@bp.post("/inquiries/<int:inquiry_id>/<any(approve, return, recheck, reflected, amend_approve, amend_return):action>")
 def act(inquiry_id: int, action: str):  # type: ignore[no-untyped-def]
     inquiry = rulings.get_inquiry(db.session, current_user, inquiry_id)
     form = NoteForm()
@@ -151,6 +169,10 @@ def act(inquiry_id: int, action: str):  # type: ignore[no-untyped-def]
         elif action == "return":
             rulings.return_answer(db.session, current_user, inquiry, comment)
             message = "回答案を差し戻しました。"
+        elif action in ("amend_approve", "amend_return"):
+            rulings.decide_amendment(db.session, current_user, inquiry, approve=action == "amend_approve",
+                                     comment=comment)
+            message = "改訂を決裁しました。" if action == "amend_approve" else "改訂案を差し戻しました。"
         elif action == "recheck":
             rulings.confirm_recheck(db.session, current_user, inquiry, comment)
             message = "判断事例の内容を確認済みにしました。"
