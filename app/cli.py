@@ -170,6 +170,30 @@ def register(app: Flask) -> None:
             _fail(err)
         click.echo(f"{len(imported)}件の判断事例を登録しました（{imported[0].number} ほか）。")
 
+    @app.cli.group("notices")
+    def notices_group() -> None:
+        """改正通知: mail delivery and reminders."""
+
+    @notices_group.command("send")
+    @click.option("--limit", type=int, default=500)
+    def notices_send(limit: int) -> None:
+        """Send queued mail (run after publishing and by a timer)."""
+        from app.notices.services import send_queued
+
+        try:
+            result = send_queued(db.session, limit=limit)
+        except TebikiError as err:
+            _fail(err)
+        click.echo(f"送信 {result.sent}件、再試行待ち {result.retried}件、送信不能 {result.failed}件")
+
+    @notices_group.command("remind")
+    def notices_remind() -> None:
+        """Mail the 所属長 of units with overdue unconfirmed notices (once a day at most)."""
+        from app.notices.services import remind
+
+        n = remind(db.session)
+        click.echo(f"督促 {n}件（送信は flask notices send）")
+
     @app.cli.command("doctor")
     @click.option("--repair", is_flag=True, help="Fix what can be fixed from the sources of truth.")
     def doctor(repair: bool) -> None:

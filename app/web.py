@@ -43,7 +43,7 @@ NAV: list[NavItem] = [
     NavItem("起案・決裁", "revisions.index", "manual.create"),
     NavItem("意見照会", "revisions.index", "revision.consulted"),
     NavItem("照会", "rulings.inquiries", "inquiry.inbox", pages=("rulings.detail", "rulings.new")),
-    NavItem("通知", "notices.inbox"),
+    NavItem("通知", "notices.inbox", pages=("notices.show", "notices.sent", "notices.matrix", "notices.usage")),
     NavItem("事務引継書", "handover.index"),
     NavItem("管理", "admin.index", "admin.access"),
 ]
@@ -77,6 +77,8 @@ def init_app(app: Flask) -> None:
 
     from app import audit  # noqa: F401  (registers the models)
     from app.manuals import models as _manual_models  # noqa: F401
+    from app.notices import models as _notice_models  # noqa: F401
+    from app.notices import services as _notice_services  # noqa: F401  (delivers on publish signals)
     from app.org.models import User
     from app.revisions import models as _revision_models  # noqa: F401
     from app.rulings import models as _ruling_models  # noqa: F401
@@ -97,12 +99,13 @@ def init_app(app: Flask) -> None:
 
     from app.dashboard import bp as main_bp
     from app.manuals.views import bp as manuals_bp
+    from app.notices.views import bp as notices_bp
     from app.org.views import admin_bp, auth_bp
     from app.revisions.views import bp as revisions_bp
     from app.rulings.views import bp as rulings_bp
     from app.search.views import bp as search_bp
 
-    for blueprint in (main_bp, auth_bp, admin_bp, manuals_bp, revisions_bp, rulings_bp, search_bp):
+    for blueprint in (main_bp, auth_bp, admin_bp, manuals_bp, revisions_bp, rulings_bp, search_bp, notices_bp):
         app.register_blueprint(blueprint)
 
     from app.cli import register as register_cli
@@ -112,7 +115,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["wareki"] = wareki
     app.jinja_env.filters["wareki_datetime"] = wareki_datetime
     app.jinja_env.globals.update(can=lambda action, obj=None: permissions.can(current_user, action, obj),
-                                 nav_items=nav_items, page_url=page_url)
+                                 nav_items=nav_items, page_url=page_url, unread_notices=unread_notices)
 
     _register_error_pages(app)
 
@@ -151,6 +154,15 @@ def login_required_for(blueprint: Any) -> None:
     @login_required
     def _require_login() -> None:
         return None
+
+
+def unread_notices() -> int:
+    """The badge on 通知 in the navigation."""
+    from app.notices.services import unread_count
+
+    if not current_user.is_authenticated:
+        return 0
+    return unread_count(db.session, current_user)
 
 
 def page_url(**changes: Any) -> str:

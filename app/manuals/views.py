@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from app.extensions import db
 from app.manuals import services as manuals
+from app.notices.services import count_view
 from app.org import services as org
 from app.org.models import HQ
 from app.org.structure import SECTION_KINDS
@@ -45,6 +46,8 @@ def _show(slug: str, number: int | None):  # type: ignore[no-untyped-def]
         return redirect(url_for("revisions.index"))
     version = manuals.get_version(db.session, manual, number)
     view = manuals.read_version(manual, version)
+    count_view(db.session, current_user, "manual", manual.id)
+    db.session.commit()
     approvals = manuals.approvals_by_revision(db.session, [version.revision_id] if version.revision_id else [])
     from app.rulings.services import rulings_for_manual
 

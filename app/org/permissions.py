@@ -188,3 +188,37 @@ def _inquiry_approve(user: User, inquiry: Any) -> bool | str:
     if inquiry.answerer_id == user.id:
         return "自分が作成した回答案を決裁することはできません。"
     return True
+
+
+# --- notices ----------------------------------------------------------------------------------
+
+
+@rule("notice.confirm")
+def _notice_confirm(user: User, notice: Any) -> bool | str:
+    """周知済 is confirmed by the unit's 所属長, or a 係長 they delegated."""
+    if notice.owner_copy:
+        return "所管課あての写しは確認の対象ではありません。"
+    if user.unit_id != notice.unit_id:
+        return "周知の確認は、通知を受けた所属の所属長が行います。"
+    if user.is_head:
+        return True
+    from app.notices.services import is_delegate
+
+    if user.position == "係長" and is_delegate(user):
+        return True
+    return "周知済の確認は所属長（課長）、または所属長から委任された係長が行います。"
+
+
+@rule("notice.figures")
+def _notice_figures(user: User, manual: Any) -> bool | str:
+    """Confirmation matrices and usage figures: the owner unit and the admin."""
+    if user.is_admin or (manual is not None and user.unit_id == manual.owner_unit_id):
+        return True
+    if manual is None and user.is_hq:
+        return True
+    return "周知状況・活用状況は所管課とシステム管理者が閲覧できます。"
+
+
+@rule("notice.delegate")
+def _notice_delegate(user: User, _obj: Any) -> bool | str:
+    return (user.is_head and user.is_ward) or "確認の委任は区役所・総合支所の所属長が行います。"

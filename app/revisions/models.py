@@ -52,6 +52,7 @@ class Revision(db.Model):
     consultation_deadline: Mapped[date | None] = mapped_column(Date)
     drafter_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     conflict_text: Mapped[str | None] = mapped_column(Text)  # main's text when publishing conflicted
+    notice_due_days: Mapped[int] = mapped_column(Integer, default=14)  # 周知確認の期限（公布から）
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

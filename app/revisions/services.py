@@ -402,13 +402,18 @@ def submit(session: Session, user: User, revision: Revision, *, consult_unit: Un
 
 
 def approve(session: Session, user: User, revision: Revision, comment: str = "",
-            now: datetime | None = None) -> bool:
-    """Approve the current step. On the final step the revision is published (and committed).
+            now: datetime | None = None, *, notice_due_days: int | None = None) -> bool:
+    """Approve the current step. On the final step the revision is published (and committed);
+    `notice_due_days` (set by the final approver) is the 周知 deadline of its notices.
     Returns True when it was published."""
     _require_state(revision, IN_REVIEW, doing="承認")
     require(user, "revision.approve", revision)
     step = revision.current_step
     assert step is not None
+    if notice_due_days is not None:
+        if not 1 <= notice_due_days <= 180:
+            raise ValidationError("周知確認の期限は1〜180日で指定してください。")
+        revision.notice_due_days = notice_due_days
     step.status = "approved"
     step.actor_id = user.id
     step.actor = user

@@ -252,7 +252,8 @@ def submit(revision_id: int):  # type: ignore[no-untyped-def]
 
 # The three decisions on a revision share one form (a comment) and one route.
 DECISIONS = {
-    "approve": (lambda r, c: rev.approve(db.session, current_user, r, c),
+    "approve": (lambda r, c: rev.approve(db.session, current_user, r, c,
+                                         notice_due_days=request.form.get("notice_due_days", type=int)),
                 lambda published: "決裁しました。マニュアルを公布しました。" if published else "承認しました。次の段階に回付されました。"),
     "return": (lambda r, c: rev.return_revision(db.session, current_user, r, c), "差し戻しました。"),
     "withdraw": (lambda r, c: rev.withdraw(db.session, current_user, r, c), "改正案を取り下げました。"),

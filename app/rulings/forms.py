@@ -5,6 +5,8 @@ from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAre
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
+from app.org.structure import SECTION_KINDS
+from app.revisions.forms import MultiCheckboxField
 from app.rulings.models import KINDS, URGENCIES
 
 
@@ -23,6 +25,8 @@ class AnswerForm(FlaskForm):
     basis = TextAreaField("根拠（法令の条項・マニュアルの該当箇所）", validators=[Length(max=2000)])
     tags = StringField("タグ（「、」区切り）", validators=[Length(max=300)])
     share_all = BooleanField("全区共有（判断事例として全区に公表する）")
+    notice_sections = MultiCheckboxField("通知先の課（関連マニュアルがない場合）",
+                                         choices=[SelectChoice(s, s) for s in SECTION_KINDS])
 
 
 class NoteForm(FlaskForm):

@@ -149,7 +149,8 @@ def import_rulings(session: Session, rows: list[dict[str, object]], *, owner_nam
     session.flush()
     audit.record(session, as_user, "ruling.import", "inquiry", "", count=len(rulings))
     session.commit()
-    signals.ruling_published.send(current_app._get_current_object(), ruling_ids=[r.id for r in rulings])
+    # Past rulings are indexed but not announced as news to every ward.
+    signals.ruling_published.send(current_app._get_current_object(), ruling_ids=[r.id for r in rulings], imported=True)
     return rulings
 
 

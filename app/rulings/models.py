@@ -49,6 +49,7 @@ class Inquiry(db.Model):
     basis: Mapped[str] = mapped_column(Text, default="")  # 根拠
     tags: Mapped[str] = mapped_column(Text, default="")  # one per line
     share_all: Mapped[bool] = mapped_column(Boolean, default=False)  # 全区共有
+    notice_sections: Mapped[str] = mapped_column(Text, default="")  # without a manual: sections to notify
     answerer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     answerer_name: Mapped[str] = mapped_column(String(100), default="")
     return_comment: Mapped[str] = mapped_column(Text, default="")

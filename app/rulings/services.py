@@ -94,7 +94,7 @@ def file_inquiry(session: Session, user: User, *, kind: str, subject: str, body:
 
 
 def save_answer(session: Session, user: User, inquiry: Inquiry, *, answer: str, basis: str, tags: list[str],
-                share_all: bool, submit: bool = False) -> None:
+                share_all: bool, submit: bool = False, notice_sections: list[str] | None = None) -> None:
     """The owner unit drafts the answer; `submit` sends it to the 課長 for approval."""
     require(user, "inquiry.answer", inquiry)
     if inquiry.status not in (OPEN, AWAITING) or inquiry.is_published:
@@ -112,6 +112,8 @@ def save_answer(session: Session, user: User, inquiry: Inquiry, *, answer: str, 
     inquiry.answer, inquiry.basis = answer.strip(), basis.strip()
     inquiry.tags = "\n".join(dict.fromkeys(t.strip() for t in tags if t.strip()))
     inquiry.share_all = share_all
+    if notice_sections is not None:
+        inquiry.notice_sections = "\n".join(notice_sections)
     inquiry.answerer_id, inquiry.answerer_name = user.id, user.name
     inquiry.updated_at = now_utc()
     if submit:

@@ -10,6 +10,7 @@ from app.errors import Conflict, ValidationError
 from app.extensions import db
 from app.manuals import services as manuals
 from app.markdown import split_sections
+from app.notices.services import count_view
 from app.org import services as org
 from app.org.models import HQ
 from app.revisions.forms import split_tags
@@ -45,7 +46,10 @@ def index():  # type: ignore[no-untyped-def]
 
 @bp.get("/rulings/<number>")
 def show(number: str):  # type: ignore[no-untyped-def]
-    return _detail(rulings.get_ruling(db.session, number))
+    ruling = rulings.get_ruling(db.session, number)
+    count_view(db.session, current_user, "ruling", ruling.id)
+    db.session.commit()
+    return _detail(ruling)
 
 
 @bp.get("/inquiries")
@@ -97,7 +101,7 @@ def new():  # type: ignore[no-untyped-def]
 def _detail(inquiry):  # type: ignore[no-untyped-def]
     answer_form = AnswerForm(data={
         "answer": inquiry.answer, "basis": inquiry.basis, "tags": "、".join(inquiry.tag_list),
-        "share_all": inquiry.share_all})
+        "share_all": inquiry.share_all, "notice_sections": [s for s in inquiry.notice_sections.split("\n") if s]})
     return render_template("rulings/show.html", inquiry=inquiry, answer_form=answer_form, note_form=NoteForm(),
                            OPEN=OPEN, AWAITING=AWAITING)
 
@@ -126,7 +130,8 @@ def answer(inquiry_id: int):  # type: ignore[no-untyped-def]
     try:
         rulings.save_answer(db.session, current_user, inquiry, answer=form.answer.data or "",
                             basis=form.basis.data or "", tags=split_tags(form.tags.data),
-                            share_all=bool(form.share_all.data), submit=submit)
+                            share_all=bool(form.share_all.data), submit=submit,
+                            notice_sections=list(form.notice_sections.data or []))
     except (ValidationError, Conflict) as err:
         db.session.rollback()
         flash_error(err)
