@@ -48,6 +48,11 @@ DUE_DAYS = 14
 MAX_ATTEMPTS = 12
 
 
+def pairs(session: Session, stmt) -> dict:  # type: ignore[no-untyped-def]
+    """A two-column query as a dict."""
+    return {k: v for k, v in session.execute(stmt)}
+
+
 # --- delivery ----------------------------------------------------------------------------------
 
 
@@ -252,7 +257,7 @@ def link_of(notice: Notice) -> str:
 
 def read_status(session: Session, notice: Notice) -> list[tuple[User, datetime | None]]:
     """Every active member of the unit with the time they opened the notice (None: not yet)."""
-    reads = dict(session.execute(select(NoticeRead.user_id, NoticeRead.read_at).where(NoticeRead.notice_id == notice.id)))
+    reads = pairs(session, select(NoticeRead.user_id, NoticeRead.read_at).where(NoticeRead.notice_id == notice.id))
     users = session.scalars(select(User).where(User.unit_id == notice.unit_id, User.active.is_(True))
                             .order_by(User.name))
     return [(u, reads.get(u.id)) for u in users]
@@ -360,10 +365,10 @@ def matrix(session: Session, user: User, *, revision_id: int | None = None, ruli
         require(user, "notice.figures", manual)
     ward = [n for n in notices if not n.owner_copy]
     ids = [n.id for n in ward]
-    readers = dict(session.execute(select(NoticeRead.notice_id, func.count(NoticeRead.id))
-                                   .where(NoticeRead.notice_id.in_(ids)).group_by(NoticeRead.notice_id))) if ids else {}
-    members = dict(session.execute(select(User.unit_id, func.count(User.id)).where(
-        User.unit_id.in_([n.unit_id for n in ward]), User.active.is_(True)).group_by(User.unit_id))) if ids else {}
+    readers = pairs(session, select(NoticeRead.notice_id, func.count(NoticeRead.id))
+                    .where(NoticeRead.notice_id.in_(ids)).group_by(NoticeRead.notice_id))
+    members = pairs(session, select(User.unit_id, func.count(User.id)).where(
+        User.unit_id.in_([n.unit_id for n in ward]), User.active.is_(True)).group_by(User.unit_id))
     cells = {(n.unit.group_name, n.unit.section): Cell(n, readers.get(n.id, 0), members.get(n.unit_id, 0)) for n in ward}
     from app.org.services import ward_offices
 
@@ -398,8 +403,8 @@ def sent_publications(session: Session, user: User, limit: int = 50) -> list[tup
     out = []
     for copy in copies:
         cond = _same_publication(copy)
-        counts = dict(session.execute(select(Notice.status, func.count(Notice.id)).where(
-            cond, Notice.owner_copy.is_(False)).group_by(Notice.status)))
+        counts = pairs(session, select(Notice.status, func.count(Notice.id)).where(
+            cond, Notice.owner_copy.is_(False)).group_by(Notice.status))
         overdue = session.scalar(select(func.count(Notice.id)).where(
             cond, Notice.owner_copy.is_(False), Notice.status == PENDING, Notice.due_date < today_jst())) or 0
         out.append((copy, {**counts, "overdue": overdue}))
