@@ -14,6 +14,8 @@ from sqlalchemy import func, select, text
 from app import audit
 from app.extensions import db
 from app.gitstore import check_repo
+from app.notices import services as notices
+from app.notices.models import Notice
 from app.org.models import Unit, User
 from app.rulings import services as rulings
 
@@ -69,11 +71,25 @@ def panels_for(user: User) -> list[Panel]:
             "管理担当のマニュアル", "あなたが管理担当者のマニュアルと、見直し期限が近いものがここに表示されます。",
             [{"label": m.title, "value": f"第{m.current_version}版", "url": url_for("manuals.show", slug=m.slug)}
              for m in managed], link=url_for("manuals.index", owner=user.unit_id), link_label="所管マニュアル一覧へ"))
-        panels.append(Panel("改正通知の周知状況", "所管マニュアルの改正通知について、各区の確認状況がここに表示されます。"))
+        panels.append(Panel("改正通知の周知状況", "所管マニュアルの改正通知について、各区の確認状況がここに表示されます。", [{
+            "label": f"{n.title}" + (f" 第{n.number}版" if n.number else ""),
+            "value": f"周知済 {c.get('confirmed', 0)}／{sum(v for k, v in c.items() if k != 'overdue')}"
+                     + (f"（期限超過 {c['overdue']}）" if c.get("overdue") else ""),
+            "url": url_for("notices.matrix", revision=n.revision_id) if n.revision_id
+            else url_for("notices.matrix", ruling=n.ruling_id),
+        } for n, c in notices.sent_publications(db.session, user, limit=6)], link=url_for("notices.sent")))
     if user.is_ward:
-        panels.append(Panel("未読の改正通知", "所属あてに届いたマニュアルの改正通知・判断事例の共有がここに表示されます。"))
+        unread = db.session.execute(notices.inbox_query(user, only_unread=True).limit(8))
+        panels.append(Panel("未読の改正通知", "所属あてに届いたマニュアルの改正通知・判断事例の共有がここに表示されます。", [
+            {"label": f"【{row.Notice.kind}】{row.Notice.title}", "url": url_for("notices.show", notice_id=row.Notice.id)}
+            for row in unread], link=url_for("notices.inbox")))
         if user.is_chief_or_head:
-            panels.append(Panel("周知確認待ち", "所属長として周知済の確認が必要な改正通知がここに表示されます。"))
+            pending = db.session.scalars(select(Notice).where(
+                Notice.unit_id == user.unit_id, Notice.status == "pending", Notice.owner_copy.is_(False))
+                .order_by(Notice.due_date).limit(8))
+            panels.append(Panel("周知確認待ち", "所属長として周知済の確認が必要な改正通知がここに表示されます。", [{
+                "label": f"【{n.kind}】{n.title}", "value": f"期限 {n.due_date.month}/{n.due_date.day}" if n.due_date else "",
+                "url": url_for("notices.show", notice_id=n.id)} for n in pending], link=url_for("notices.inbox")))
         panels.append(Panel("意見照会", f"本庁から意見を求められている改正案（{user.unit.section}あて）がここに表示されます。", _revision_items(lists.get("consultations", [])), link=url_for("revisions.index")))
         panels.append(Panel("所属の照会", "所属から本庁に送った疑義照会・改善提案と回答状況がここに表示されます。",
                             _inquiry_items(user), link=url_for("rulings.inquiries")))

@@ -1,0 +1,112 @@
+"""Issue 5 benchmark: a revision reaching 7 offices × 10 sections × 40 users (2,800 recipients).
+
+Measures creating all notices and mail outbox rows for one publication (the fan-out, committed),
+and the server time of the 本庁 confirmation matrix page for it.
+
+    .venv/bin/python bench/notices_bench.py
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import make_app, summary, timed  # noqa: E402
+
+
+def main() -> None:
+    app, _root = make_app("notices", MAIL_SERVER="127.0.0.1", MAIL_PORT=2525)
+    from sqlalchemy import insert, select
+
+    from app.extensions import db
+    from app.manuals.importer import import_documents
+    from app.notices import services as notices
+    from app.notices.models import MailOutbox, Notice, NoticeRead
+    from app.org import structure
+    from app.org.models import WARD, Unit, User
+    from app.wareki import today_jst
+
+    rng = random.Random(3)
+    with app.app_context():
+        # Every office gets all 10 section kinds (the seeded 総合支所 lack a few).
+        existing = {u.name for u in db.session.scalars(select(Unit))}
+        for office in structure.WARD_OFFICES:
+            for section in structure.SECTION_KINDS:
+                if f"{office} {section}" not in existing:
+                    db.session.add(Unit(kind=WARD, group_name=office, section=section, name=f"{office} {section}",
+                                        sort_order=900))
+        db.session.commit()
+        units = list(db.session.scalars(select(Unit).where(Unit.kind == WARD)))
+        pw = db.session.scalar(select(User.password_hash))
+        rows, n = [], 0
+        for unit in units:
+            have = db.session.query(User).filter_by(unit_id=unit.id).count()
+            for _ in range(40 - have):
+                n += 1
+                rows.append({"login": f"bench{n:05d}", "name": f"職員{n:05d}", "unit_id": unit.id, "position": "担当",
+                             "is_admin": False, "active": True, "password_hash": pw, "session_version": 1,
+                             "failed_logins": 0, "email": f"bench{n:05d}@city.example.lg.jp"})
+        db.session.execute(insert(User), rows)
+        db.session.commit()
+        targets = ", ".join(structure.SECTION_KINDS)
+        (manual,) = import_documents(db.session, [("all-sections.md", (
+            f"---\ntitle: 全課共通 窓口事務の手引\nowner: 健康福祉局 保険年金課\ntargets: [{targets}]\n"
+            "effective: 2024-04-01\nreview_months: 12\n---\n# 全課共通 窓口事務の手引\n\n## 1 目的\n本文\n"))])
+        recipients = db.session.query(User).join(Unit).filter(Unit.kind == WARD, User.email.is_not(None)).count()
+        print(f"{len(units)} ward sections, {recipients:,} ward recipients with mail")
+
+        fanout_ms = []
+        for i in range(5):
+            pub = notices.Publication(
+                kind="改正", title=manual.title, reason=f"第{i + 2}版の改正", summary="", owner_unit_id=manual.owner_unit_id,
+                due_date=today_jst() + timedelta(days=14), manual=manual, revision_id=None, number=i + 2)
+            t = time.perf_counter()
+            created = notices.fan_out(db.session, pub, notices.ward_units(db.session, manual.target_names))
+            db.session.commit()
+            fanout_ms.append((time.perf_counter() - t) * 1000)
+        outbox = db.session.query(MailOutbox).count()
+        print(f"fan-out: {len(created)} notices + {outbox // 5:,} outbox rows per publication; "
+              f"median {statistics.median(fanout_ms):.0f} ms, max {max(fanout_ms):.0f} ms (5 runs)")
+
+        # A real revision notice for the matrix: link notices to a revision id like publishing does.
+        from app.revisions.models import Revision
+
+        rev = Revision(manual_id=manual.id, kind="revise", state="published", number=9, reason="x", head_commit="",
+                       drafter_id=db.session.scalar(select(User.id)))
+        db.session.add(rev)
+        db.session.commit()
+        pub = notices.Publication(kind="改正", title=manual.title, reason="行列用", summary="",
+                                  owner_unit_id=manual.owner_unit_id, due_date=today_jst() + timedelta(days=14),
+                                  manual=manual, revision_id=rev.id, number=9)
+        created = notices.fan_out(db.session, pub, notices.ward_units(db.session, manual.target_names))
+        db.session.commit()
+        reads = []
+        for notice in created:
+            if notice.owner_copy:
+                continue
+            members = [u for (u,) in db.session.execute(select(User.id).where(User.unit_id == notice.unit_id))]
+            reads += [{"notice_id": notice.id, "user_id": uid} for uid in rng.sample(members, rng.randint(0, 40))]
+            if rng.random() < 0.3:
+                notice.status = "confirmed"
+                notice.confirmed_by_name = "課長"
+        db.session.execute(insert(NoticeRead), reads)
+        db.session.commit()
+        rev_id = rev.id
+        assert db.session.query(Notice).filter_by(revision_id=rev_id).count() == 71
+
+    client = app.test_client()
+    client.post("/login", data={"login": "hq.tanto", "password": "tebiki-demo"})
+    url = f"/notices/matrix?revision={rev_id}"
+    assert client.get(url).status_code == 200
+    print(summary("matrix page (70 cells, 2,800 staff)", timed(lambda: client.get(url), 200)))
+    print(summary("matrix CSV export", timed(lambda: client.get(url + "&format=csv"), 50)))
+
+
+if __name__ == "__main__":
+    main()
