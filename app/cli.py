@@ -194,6 +194,43 @@ def register(app: Flask) -> None:
         n = remind(db.session)
         click.echo(f"督促 {n}件（送信は flask notices send）")
 
+    @app.cli.group("staff")
+    def staff_group() -> None:
+        """人事異動."""
+
+    @staff_group.command("import")
+    @click.argument("file", type=click.Path(dir_okay=False))
+    @click.option("--dry-run", is_flag=True, help="Validate and show the preview only.")
+    def staff_import(file: str, dry_run: bool) -> None:
+        """Import a 人事異動 file: opens the handovers; accounts move on their 発令日 (all or nothing)."""
+        from app.handover import importer
+
+        try:
+            rows = importer.read_file(file)
+            preview = importer.validate(db.session, rows)
+            for key, value in importer.summary(preview).items():
+                click.echo(f"  {key}: {value}")
+            for manual, user in preview.manuals_losing_manager[:50]:
+                click.echo(f"  管理担当者が不在になる: {manual.title}（{user.name}）")
+            if dry_run:
+                click.echo("確認のみ（--dry-run）: 何も反映していません。")
+                return
+            rnd = importer.apply(db.session, None, rows, file_name=Path(file).name)
+        except TebikiError as err:
+            _fail(err)
+        db.session.commit()
+        click.echo(f"反映しました: {rnd.name}（{rnd.rows}人、事務引継書を作成）")
+
+    @staff_group.command("move-due")
+    def staff_move_due() -> None:
+        """Move the accounts whose 発令日 has come (run daily)."""
+        from app.handover.importer import move_due
+        from app.wareki import today_jst
+
+        n = move_due(db.session, today_jst())
+        db.session.commit()
+        click.echo(f"{n}人の所属を発令日どおりに変更しました。")
+
     @app.cli.command("doctor")
     @click.option("--repair", is_flag=True, help="Fix what can be fixed from the sources of truth.")
     def doctor(repair: bool) -> None:

@@ -102,16 +102,21 @@ def seed_demo_users(session: Session) -> int:
     # One hash for every demo account: seeding hundreds of users must not take minutes.
     password_hash = org.hash_password(DEMO_PASSWORD)
     added = 0
-    for acc in demo_accounts():
+    for number, acc in enumerate(demo_accounts(), start=1):
         if acc.login in existing:
             continue
         org.create_user(
             session, None, login=acc.login, name=acc.name, unit=org.find_unit(session, acc.unit),
             position=acc.position, password="", password_hash=password_hash, is_admin=acc.admin,
-            email=f"{acc.login}@city.example.lg.jp",
+            email=f"{acc.login}@city.example.lg.jp", employee_no=employee_no(number),
         )
         added += 1
     return added
+
+
+def employee_no(number: int) -> str:
+    """Demo 職員番号: 100001, 100002 … in the order of `demo_accounts()` (hq.tanto is 100001)."""
+    return f"{100000 + number}"
 
 
 def seed_demo(session: Session) -> dict[str, int]:

@@ -44,7 +44,8 @@ NAV: list[NavItem] = [
     NavItem("意見照会", "revisions.index", "revision.consulted"),
     NavItem("照会", "rulings.inquiries", "inquiry.inbox", pages=("rulings.detail", "rulings.new")),
     NavItem("通知", "notices.inbox", pages=("notices.show", "notices.sent", "notices.matrix", "notices.usage")),
-    NavItem("事務引継書", "handover.index"),
+    NavItem("事務引継書", "handover.index", pages=("handover.show", "handover.print_view")),
+    NavItem("点検", "handover.checks", "checks.view"),
     NavItem("管理", "admin.index", "admin.access"),
 ]
 
@@ -76,6 +77,7 @@ def init_app(app: Flask) -> None:
     login_manager.init_app(app)
 
     from app import audit  # noqa: F401  (registers the models)
+    from app.handover import models as _handover_models  # noqa: F401
     from app.manuals import models as _manual_models  # noqa: F401
     from app.notices import models as _notice_models  # noqa: F401
     from app.notices import services as _notice_services  # noqa: F401  (delivers on publish signals)
@@ -98,6 +100,7 @@ def init_app(app: Flask) -> None:
         return user
 
     from app.dashboard import bp as main_bp
+    from app.handover.views import bp as handover_bp
     from app.manuals.views import bp as manuals_bp
     from app.notices.views import bp as notices_bp
     from app.org.views import admin_bp, auth_bp
@@ -105,7 +108,8 @@ def init_app(app: Flask) -> None:
     from app.rulings.views import bp as rulings_bp
     from app.search.views import bp as search_bp
 
-    for blueprint in (main_bp, auth_bp, admin_bp, manuals_bp, revisions_bp, rulings_bp, search_bp, notices_bp):
+    for blueprint in (main_bp, auth_bp, admin_bp, manuals_bp, revisions_bp, rulings_bp, search_bp, notices_bp,
+                      handover_bp):
         app.register_blueprint(blueprint)
 
     from app.cli import register as register_cli

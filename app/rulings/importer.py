@@ -3,10 +3,7 @@ All or nothing; every bad row is reported with its row number (the header is row
 
 from __future__ import annotations
 
-import csv
-import io
 import re
-from datetime import date, datetime
 from pathlib import Path
 
 from flask import current_app
@@ -18,6 +15,7 @@ from app.errors import ValidationError
 from app.manuals.models import Manual
 from app.org.models import WARD, Unit, User
 from app.rulings.models import ANSWERED, QUESTION, Inquiry
+from app.tables import as_date, blank, read_table, text
 from app.wareki import now_utc
 
 COLUMNS = ["番号", "件名", "照会内容", "回答", "根拠", "照会元", "照会日", "回答日", "関連マニュアル", "タグ"]
@@ -26,58 +24,7 @@ DEFAULT_OWNER = "総務局 コンプライアンス推進担当"
 
 
 def read_rows(path: Path) -> list[dict[str, object]]:
-    if path.suffix.lower() == ".xlsx":
-        from openpyxl import load_workbook
-
-        try:
-            wb = load_workbook(path, read_only=True, data_only=True)
-        except Exception as exc:
-            raise ValidationError(f"Excelファイルを読めません: {type(exc).__name__}") from None
-        rows = list(wb.worksheets[0].iter_rows(values_only=True))
-        wb.close()
-        if not rows:
-            raise ValidationError("ファイルが空です。")
-        header = [str(c or "").strip() for c in rows[0]]
-        return _as_dicts(header, [list(r) for r in rows[1:]])
-    if path.suffix.lower() != ".csv":
-        raise ValidationError("取り込めるのは .csv と .xlsx のファイルです。")
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ValidationError("CSVは UTF-8 で保存してください（Excelの「CSV UTF-8」形式）。") from None
-    rows = list(csv.reader(io.StringIO(text)))
-    if not rows:
-        raise ValidationError("ファイルが空です。")
-    return _as_dicts([h.strip() for h in rows[0]], rows[1:])
-
-
-def _as_dicts(header: list[str], rows: list[list[object]]) -> list[dict[str, object]]:
-    missing = [c for c in COLUMNS if c not in header]
-    if missing:
-        raise ValidationError(f"1行目（見出し）に列「{'」「'.join(missing)}」がありません。",
-                              details=[f"必要な列: {','.join(COLUMNS)}"])
-    out = []
-    for row in rows:
-        values = list(row) + [None] * (len(header) - len(row))
-        out.append({h: values[i] for i, h in enumerate(header) if h})
-    return out
-
-
-def _text(value: object) -> str:
-    return "" if value is None else str(value).strip()
-
-
-def _date(value: object) -> date | None:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    text = _text(value).replace("/", "-")
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        return None
+    return read_table(path, COLUMNS)
 
 
 def import_rulings(session: Session, rows: list[dict[str, object]], *, owner_name: str = DEFAULT_OWNER,
@@ -93,10 +40,10 @@ def import_rulings(session: Session, rows: list[dict[str, object]], *, owner_nam
     seen: dict[str, int] = {}
     rulings: list[Inquiry] = []
     for i, row in enumerate(rows, start=2):
-        if not any(_text(v) for v in row.values()):
-            continue  # a blank line
+        if blank(row):
+            continue
         errs: list[str] = []
-        number = _text(row["番号"])
+        number = text(row["番号"])
         if not NUMBER_RE.match(number):
             errs.append(f"番号「{number}」は R2025-014 の形式で書いてください")
         elif number in existing:
@@ -105,20 +52,20 @@ def import_rulings(session: Session, rows: list[dict[str, object]], *, owner_nam
             errs.append(f"番号「{number}」が{seen[number]}行目と重複しています")
         seen.setdefault(number, i)
         for col in ("件名", "照会内容", "回答"):
-            if not _text(row[col]):
+            if not text(row[col]):
                 errs.append(f"{col}がありません")
-        asked, answered = _date(row["照会日"]), _date(row["回答日"])
+        asked, answered = as_date(row["照会日"]), as_date(row["回答日"])
         if asked is None:
-            errs.append(f"照会日「{_text(row['照会日'])}」は日付（YYYY-MM-DD）で書いてください")
+            errs.append(f"照会日「{text(row['照会日'])}」は日付（YYYY-MM-DD）で書いてください")
         if answered is None:
-            errs.append(f"回答日「{_text(row['回答日'])}」は日付（YYYY-MM-DD）で書いてください")
+            errs.append(f"回答日「{text(row['回答日'])}」は日付（YYYY-MM-DD）で書いてください")
         if asked and answered and answered < asked:
             errs.append("回答日が照会日より前です")
-        slug = _text(row["関連マニュアル"])
+        slug = text(row["関連マニュアル"])
         manual = manuals.get(slug) if slug else None
         if slug and manual is None:
             errs.append(f"関連マニュアル「{slug}」は登録されていません")
-        source = " ".join(_text(row["照会元"]).replace("\u3000", " ").split())
+        source = " ".join(text(row["照会元"]).replace("\u3000", " ").split())
         unit = units.get(source)
         if unit is None and source in offices:
             # Only the office is known: the section that uses the manual, else its 総務課.
@@ -134,11 +81,11 @@ def import_rulings(session: Session, rows: list[dict[str, object]], *, owner_nam
             continue
         assert unit is not None and owner is not None and asked and answered
         rulings.append(Inquiry(
-            kind=QUESTION, subject=_text(row["件名"])[:200], body=_text(row["照会内容"]), manual=manual,
+            kind=QUESTION, subject=text(row["件名"])[:200], body=text(row["照会内容"]), manual=manual,
             manual_version=manual.current_version if manual else None, asking_unit=unit, asking_unit_id=unit.id,
             owner_unit=owner, owner_unit_id=owner.id, status=ANSWERED, asked_on=asked, answered_on=answered,
-            answer=_text(row["回答"]), basis=_text(row["根拠"]), share_all=True, number=number,
-            tags="\n".join(t.strip() for t in re.split(r"[;；]", _text(row["タグ"])) if t.strip()),
+            answer=text(row["回答"]), basis=text(row["根拠"]), share_all=True, number=number,
+            tags="\n".join(t.strip() for t in re.split(r"[;；]", text(row["タグ"])) if t.strip()),
             published_at=now_utc(), imported=True,
         ))
     if problems:
