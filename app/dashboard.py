@@ -14,10 +14,13 @@ from sqlalchemy import func, select, text
 from app import audit
 from app.extensions import db
 from app.gitstore import check_repo
+from app.handover import services as ho
+from app.handover.models import Handover
 from app.notices import services as notices
 from app.notices.models import Notice
 from app.org.models import Unit, User
 from app.rulings import services as rulings
+from app.wareki import today_jst
 
 bp = Blueprint("main", __name__)
 
@@ -66,11 +69,14 @@ def panels_for(user: User) -> list[Panel]:
             panels.append(Panel("関連マニュアル改正あり・要確認の判断事例", "", [
                 {"label": f"{r.number} {r.subject}", "url": url_for("rulings.show", number=r.number)}
                 for r in flagged[:8]], link=url_for("rulings.index")))
-        managed = db.session.scalars(manuals_query(manager_id=user.id).limit(8))
+        due = ho.reviews_due_for(db.session, user)
+        managed = due or [(m, None) for m in db.session.scalars(manuals_query(manager_id=user.id).limit(8))]
         panels.append(Panel(
-            "管理担当のマニュアル", "あなたが管理担当者のマニュアルと、見直し期限が近いものがここに表示されます。",
-            [{"label": m.title, "value": f"第{m.current_version}版", "url": url_for("manuals.show", slug=m.slug)}
-             for m in managed], link=url_for("manuals.index", owner=user.unit_id), link_label="所管マニュアル一覧へ"))
+            "管理担当のマニュアル（見直し期限）" if due else "管理担当のマニュアル",
+            "あなたが管理担当者のマニュアルと、見直し期限が近いものがここに表示されます。",
+            [{"label": m.title, "value": (f"見直し期限 {d.isoformat()}" + ("（超過）" if d < today_jst() else ""))
+              if d else f"第{m.current_version}版", "url": url_for("handover.manage", slug=m.slug)}
+             for m, d in managed[:8]], link=url_for("manuals.index", owner=user.unit_id), link_label="所管マニュアル一覧へ"))
         panels.append(Panel("改正通知の周知状況", "所管マニュアルの改正通知について、各区の確認状況がここに表示されます。", [{
             "label": f"{n.title}" + (f" 第{n.number}版" if n.number else ""),
             "value": f"周知済 {c.get('confirmed', 0)}／{sum(v for k, v in c.items() if k != 'overdue')}"
@@ -99,7 +105,17 @@ def panels_for(user: User) -> list[Panel]:
         "url": url_for("manuals.compare", slug=r.manual.slug, new=r.number),
     } for r in recent[:6]]))
     if user.is_head:
-        panels.append(Panel("事務引継書の確認", "所属職員から提出された事務引継書のうち、確認待ちのものがここに表示されます。"))
+        waiting = db.session.scalars(select(Handover).where(Handover.unit_id == user.unit_id,
+                                                            Handover.status == "submitted").limit(8))
+        panels.append(Panel("事務引継書の確認", "所属職員から提出された事務引継書のうち、確認待ちのものがここに表示されます。", [
+            {"label": f"{h.user.name}（{h.position}）", "value": "確認待ち", "url": url_for("handover.show", handover_id=h.id)}
+            for h in waiting], link=url_for("handover.index", scope="unit")))
+        found = ho.findings(db.session, unit_id=None if user.is_admin else user.unit_id)
+        counts: dict[str, int] = {}
+        for f in found:
+            counts[f.label] = counts.get(f.label, 0) + 1
+        panels.append(Panel("マニュアル管理の点検", "管理担当者の不在、見直し期限の超過などが見つかるとここに表示されます。",
+                            [{"label": k, "value": f"{v}件"} for k, v in counts.items()], link=url_for("handover.checks")))
     if user.is_admin:
         counts = {
             "本庁の所属": db.session.scalar(select(func.count(Unit.id)).where(Unit.kind == "hq", Unit.active.is_(True))),
