@@ -18,15 +18,12 @@ from app.handover import services as ho
 from app.handover.models import STATE_LABELS, VERDICTS, TransferRound
 from app.manuals import services as manuals
 from app.org import services as org
+from app.org.forms import ConfirmForm
 from app.org.permissions import require
 from app.web import flash_error, login_required_for
 
 bp = Blueprint("handover", __name__)
 login_required_for(bp)
-
-
-class PostForm(FlaskForm):
-    """CSRF only."""
 
 
 class UploadForm(FlaskForm):
@@ -39,13 +36,13 @@ def index():  # type: ignore[no-untyped-def]
     page = db.paginate(ho.list_query(current_user, scope=scope), per_page=current_app.config["PAGE_SIZE"],
                        error_out=False)
     members = org.users_query(db.session, unit_id=current_user.unit_id) if current_user.is_head else None
-    return render_template("handover/index.html", page=page, scope=scope, form=PostForm(),
+    return render_template("handover/index.html", page=page, scope=scope, form=ConfirmForm(),
                            members=list(db.session.scalars(members)) if members is not None else [])
 
 
 @bp.post("/handovers/start")
 def start():  # type: ignore[no-untyped-def]
-    if not PostForm().validate_on_submit():
+    if not ConfirmForm().validate_on_submit():
         abort(400)
     person = org.get_user(db.session, request.form.get("user_id", type=int) or current_user.id)
     handover = ho.start(db.session, current_user, person, started_by="self" if person.id == current_user.id else "head")
@@ -57,7 +54,7 @@ def start():  # type: ignore[no-untyped-def]
 @bp.route("/handovers/<int:handover_id>", methods=["GET", "POST"])
 def show(handover_id: int):  # type: ignore[no-untyped-def]
     handover = ho.get_handover(db.session, current_user, handover_id)
-    form = PostForm()
+    form = ConfirmForm()
     if request.method == "POST":
         if not form.validate_on_submit():
             abort(400)
@@ -156,7 +153,7 @@ def checks():  # type: ignore[no-untyped-def]
 @bp.route("/manuals/<slug>/manage", methods=["GET", "POST"])
 def manage(slug: str):  # type: ignore[no-untyped-def]
     manual = manuals.get_manual(db.session, current_user, slug)
-    form = PostForm()
+    form = ConfirmForm()
     if request.method == "POST":
         if not form.validate_on_submit():
             abort(400)
@@ -233,14 +230,14 @@ def staff_preview(token: str):  # type: ignore[no-untyped-def]
     except ValidationError as err:
         path.unlink(missing_ok=True)
         return render_template("handover/import.html", form=UploadForm(), preview=None, error=err, rounds=[]), 400
-    return render_template("handover/import.html", form=PostForm(), preview=preview, token=token,
+    return render_template("handover/import.html", form=ConfirmForm(), preview=preview, token=token,
                            name=request.args.get("name", ""), summary=importer.summary(preview), rounds=[])
 
 
 @bp.post("/admin/staff-import/<token>/apply")
 def staff_apply(token: str):  # type: ignore[no-untyped-def]
     require(current_user, "staff.import")
-    if not PostForm().validate_on_submit():
+    if not ConfirmForm().validate_on_submit():
         abort(400)
     path = _uploaded(token)
     try:

@@ -8,22 +8,18 @@ from datetime import timedelta
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 
 from app.errors import Conflict, ValidationError
 from app.extensions import db
 from app.notices import services as notices
 from app.org import services as org
+from app.org.forms import ConfirmForm
 from app.org.permissions import require
 from app.wareki import now_utc
 from app.web import flash_error, login_required_for
 
 bp = Blueprint("notices", __name__, url_prefix="/notices")
 login_required_for(bp)
-
-
-class PostForm(FlaskForm):
-    """CSRF only."""
 
 
 @bp.get("/")
@@ -36,12 +32,12 @@ def inbox():  # type: ignore[no-untyped-def]
         notices.inbox_query(current_user, only_unread=only_unread, kind=kind)
         .limit(page.per_page).offset((page.page - 1) * page.per_page))]
     return render_template("notices/inbox.html", page=page, rows=rows, only_unread=only_unread, kind=kind,
-                           form=PostForm(), is_overdue=notices.is_overdue)
+                           form=ConfirmForm(), is_overdue=notices.is_overdue)
 
 
 @bp.post("/read-all")
 def read_all():  # type: ignore[no-untyped-def]
-    if not PostForm().validate_on_submit():
+    if not ConfirmForm().validate_on_submit():
         abort(400)
     n = notices.mark_all_read(db.session, current_user)
     db.session.commit()
@@ -60,7 +56,7 @@ def show(notice_id: int):  # type: ignore[no-untyped-def]
     staff = notices.read_status(db.session, notice) if can_confirm or current_user.is_head else []
     chiefs = [u for u, _ in staff if u.position == "係長"] if current_user.is_head else []
     return render_template("notices/show.html", notice=notice, link=notices.link_of(notice), staff=staff,
-                           can_confirm=can_confirm, form=PostForm(), overdue=notices.is_overdue(notice),
+                           can_confirm=can_confirm, form=ConfirmForm(), overdue=notices.is_overdue(notice),
                            chiefs=chiefs, delegates=notices.delegates(db.session, current_user.unit_id))
 
 
@@ -75,7 +71,7 @@ def open_(notice_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/<int:notice_id>/confirm")
 def confirm(notice_id: int):  # type: ignore[no-untyped-def]
-    if not PostForm().validate_on_submit():
+    if not ConfirmForm().validate_on_submit():
         abort(400)
     notice = notices.get_notice(db.session, current_user, notice_id)
     try:
@@ -91,7 +87,7 @@ def confirm(notice_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/delegates")
 def delegate():  # type: ignore[no-untyped-def]
-    if not PostForm().validate_on_submit():
+    if not ConfirmForm().validate_on_submit():
         abort(400)
     chief = org.get_user(db.session, request.form.get("user_id", type=int) or 0)
     grant = request.form.get("grant") == "1"
