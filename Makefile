@@ -9,7 +9,8 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: install setup run test test-sqlite test-postgres lint browser clean
+WEB_CONCURRENCY ?= 4
+.PHONY: install setup run serve test test-sqlite test-postgres lint browser clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +29,13 @@ run: setup
 	@echo ""
 	@echo "手引（Tebiki）を http://$(HOST):$(PORT)/ で起動します（終了は Ctrl+C）。"
 	$(FLASK) run --host $(HOST) --port $(PORT)
+
+# Production serving: gunicorn, several worker processes, no shared in-process state.
+serve: install
+	$(FLASK) db upgrade
+	$(FLASK) init
+	$(BIN)/gunicorn --workers $(WEB_CONCURRENCY) --bind $(HOST):$(PORT) --access-logfile - \
+		--timeout 60 --graceful-timeout 30 app.wsgi:app
 
 lint: install
 	$(BIN)/ruff check .

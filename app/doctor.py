@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.gitstore import MAIN
@@ -46,10 +46,18 @@ def check(session: Session, *, repair: bool = False) -> list[Finding]:
             session.commit()
             f.repaired = True
         findings.append(f)
+    manual_slugs = {m.id: m.slug for m in session.scalars(select(Manual))}
     for sha, version in known.items():
         if sha not in on_main:
             findings.append(Finding("missing_commit", f"DBの版（manual {version.manual_id} 第{version.number}版）の"
                                     f"コミット {sha[:10]} が main にありません。", repairable=False))
+            continue
+        trailers = gs.commit_info(sha).trailers
+        if (trailers.get("Manual", [""])[-1] != manual_slugs.get(version.manual_id)
+                or trailers.get("Revision", [""])[-1] != str(version.number)):
+            findings.append(Finding("trailer_mismatch", f"コミット {sha[:10]} のトレーラー（Manual/Revision）がDBの版"
+                                    f"（{manual_slugs.get(version.manual_id)} 第{version.number}版）と一致しません。",
+                                    repairable=False))
     for manual in session.scalars(select(Manual).where(Manual.current_version > 0)):
         latest = session.scalar(select(ManualVersion).where(ManualVersion.manual_id == manual.id)
                                 .order_by(ManualVersion.number.desc()).limit(1))
@@ -72,4 +80,73 @@ def check(session: Session, *, repair: bool = False) -> list[Finding]:
                                                            Revision.published_commit.is_(None))):
         findings.append(Finding("published_without_commit", f"改正案 #{revision.id} は公布済ですがコミットがありません。",
                                 repairable=False))
+    findings += _check_index(session, repair)
+    findings += _check_outbox(session, repair)
     return findings
+
+
+def _check_index(session: Session, repair: bool) -> list[Finding]:
+    """The search index holds exactly the effective versions and the published rulings."""
+    from app.rulings.models import Inquiry
+    from app.search import services as search
+
+    index = search.get_index()
+    out: list[Finding] = []
+    indexed = index.versions("manual")
+    for manual in session.scalars(select(Manual).where(Manual.current_version > 0)):
+        if indexed.pop(manual.slug, None) != (manual.current_commit or ""):
+            f = Finding("index_manual", f"検索インデックスの「{manual.title}」が現行版と一致しません。", repairable=True)
+            if repair:
+                search.index_manual(session, manual)
+                f.repaired = True
+            out.append(f)
+    for slug in indexed:  # in the index but no longer published
+        f = Finding("index_extra", f"検索インデックスに公布されていないマニュアル「{slug}」があります。", repairable=True)
+        if repair:
+            index.delete(f"manual:{slug}#")
+            f.repaired = True
+        out.append(f)
+    in_index = set(index.versions("ruling"))
+    published = dict(session.execute(select(Inquiry.number, Inquiry.id).where(Inquiry.number.is_not(None))).all())
+    missing = [rid for number, rid in published.items() if number not in in_index]
+    if missing:
+        f = Finding("index_ruling", f"検索インデックスに判断事例が{len(missing)}件ありません。", repairable=True)
+        if repair:
+            search.index_rulings(session, missing)
+            f.repaired = True
+        out.append(f)
+    for number in in_index - set(published):
+        f = Finding("index_extra", f"検索インデックスに公表されていない判断事例「{number}」があります。", repairable=True)
+        if repair:
+            index.delete(f"ruling:{number}")
+            f.repaired = True
+        out.append(f)
+    return out
+
+
+def _check_outbox(session: Session, repair: bool) -> list[Finding]:
+    """Mail that a crashed sender left in 'sending', and mail that could not be delivered."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from app.notices.models import FAILED, QUEUED, SENDING, MailOutbox
+    from app.wareki import now_utc
+
+    out: list[Finding] = []
+    stuck = session.scalar(select(func.count(MailOutbox.id)).where(
+        MailOutbox.status == SENDING, MailOutbox.next_attempt_at < now_utc() - timedelta(minutes=10))) or 0
+    if stuck:
+        f = Finding("outbox_stuck", f"送信中のまま止まっているメールが{stuck}件あります。", repairable=True)
+        if repair:
+            session.execute(update(MailOutbox).where(MailOutbox.status == SENDING,
+                                                     MailOutbox.next_attempt_at < now_utc() - timedelta(minutes=10))
+                            .values(status=QUEUED))
+            session.commit()
+            f.repaired = True
+        out.append(f)
+    failed = session.scalar(select(func.count(MailOutbox.id)).where(MailOutbox.status == FAILED)) or 0
+    if failed:
+        out.append(Finding("outbox_failed", f"送信できなかったメールが{failed}件あります（宛先・メールサーバーを確認）。",
+                           repairable=False))
+    return out

@@ -13,5 +13,8 @@ _signals = Namespace()
 #: a manual version was published: revision_id, manual_id, number, kind ('new'/'revise'/'obsolete')
 revision_published = _signals.signal("revision-published")
 
+#: manuals registered by `flask manuals import` (version 1, no workflow): manual_ids
+manuals_imported = _signals.signal("manuals-imported")
+
 #: rulings (判断事例) were published to all wards (one by approval, many by import): ruling_ids
 ruling_published = _signals.signal("ruling-published")

@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app import audit
+from app import audit, signals
 from app.errors import ValidationError
 from app.gitstore import MAIN, GitStoreError, Person, RefMoved, trailer_block
 from app.manuals.document import SLUG_RE, ManualDoc, parse
@@ -135,6 +136,7 @@ def import_documents(session: Session, files: list[tuple[str, str]], *, as_user:
             session.rollback()
             raise
         session.commit()
+        signals.manuals_imported.send(current_app._get_current_object(), manual_ids=[m.id for m in manuals])
         return manuals
     raise ValidationError("マニュアルリポジトリが混み合っているため取込できませんでした。再度実行してください。")
 

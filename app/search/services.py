@@ -155,6 +155,24 @@ def _on_revision_published(_sender: object, manual_id: int, **_kw: object) -> No
 signals.revision_published.connect(_on_revision_published, weak=False)
 
 
+def _on_manuals_imported(_sender: object, manual_ids: list[int], **_kw: object) -> None:
+    from app.extensions import db
+    from app.revisions.services import store
+
+    try:
+        docs: list[IndexDoc] = []
+        gs = store()
+        manuals = list(db.session.scalars(select(Manual).where(Manual.id.in_(manual_ids))))
+        for manual in manuals:
+            docs += manual_docs(manual, gs.read(manual.current_commit, manual.path) or "")
+        get_index().upsert(docs, replace_prefixes=[f"manual:{m.slug}#" for m in manuals])
+    except Exception:
+        log.exception("search index update failed for imported manuals")
+
+
+signals.manuals_imported.connect(_on_manuals_imported, weak=False)
+
+
 # --- querying ------------------------------------------------------------------------------------
 
 
