@@ -231,6 +231,35 @@ def register(app: Flask) -> None:
         db.session.commit()
         click.echo(f"{n}人の所属を発令日どおりに変更しました。")
 
+    @app.cli.command("backup")
+    @click.argument("directory", type=click.Path(file_okay=False))
+    def backup_cmd(directory: str) -> None:
+        """Back up the manuals repository (git bundle) and the database (portable JSON) with a manifest."""
+        from app.backup import backup
+
+        try:
+            manifest = backup(db.session, directory)
+        except TebikiError as err:
+            _fail(err)
+        rows = sum(manifest["counts"].values())  # type: ignore[union-attr]
+        click.echo(f"バックアップしました: {directory}（{rows:,}行、参照 {manifest['refs']}件）")
+
+    @app.cli.command("restore")
+    @click.argument("directory", type=click.Path(file_okay=False, exists=True))
+    def restore_cmd(directory: str) -> None:
+        """Restore a backup into an empty instance, then rebuild the search index."""
+        from app.backup import restore
+        from app.search.services import reindex
+
+        init_storage()
+        try:
+            counts = restore(db.session, directory)
+        except TebikiError as err:
+            _fail(err)
+        reindexed = reindex(db.session)
+        click.echo(f"復元しました（{sum(counts.values()):,}行）。検索インデックスを再構築しました: "
+                   f"マニュアルの節 {reindexed['manual_sections']}件、判断事例 {reindexed['rulings']}件")
+
     @app.cli.command("doctor")
     @click.option("--repair", is_flag=True, help="Fix what can be fixed from the sources of truth.")
     def doctor(repair: bool) -> None:
