@@ -80,9 +80,40 @@ def check(session: Session, *, repair: bool = False) -> list[Finding]:
                                                            Revision.published_commit.is_(None))):
         findings.append(Finding("published_without_commit", f"改正案 #{revision.id} は公布済ですがコミットがありません。",
                                 repairable=False))
+    findings += _check_notices(session, repair)
     findings += _check_index(session, repair)
     findings += _check_outbox(session, repair)
     return findings
+
+
+def _check_notices(session: Session, repair: bool) -> list[Finding]:
+    """Every publication announced: a crash after the DB commit must not lose the notices."""
+    from app.notices import services as notices
+    from app.notices.models import Notice
+    from app.rulings.models import Inquiry
+
+    out: list[Finding] = []
+    announced = set(session.scalars(select(Notice.revision_id).where(Notice.revision_id.is_not(None))))
+    for revision in session.scalars(select(Revision).where(Revision.state == PUBLISHED)):
+        if revision.id in announced:
+            continue
+        f = Finding("notices_missing", f"改正案 #{revision.id}（{revision.manual.title} 第{revision.number}版）の"
+                    "改正通知がありません。", repairable=True)
+        if repair:
+            notices._on_revision_published(None, revision_id=revision.id, manual_id=revision.manual_id,
+                                           number=revision.number, kind=revision.kind)
+            f.repaired = True
+        out.append(f)
+    announced_rulings = set(session.scalars(select(Notice.ruling_id).where(Notice.ruling_id.is_not(None))))
+    missing = list(session.scalars(select(Inquiry.id).where(
+        Inquiry.number.is_not(None), Inquiry.imported.is_(False), Inquiry.id.not_in(announced_rulings))))
+    if missing:
+        f = Finding("notices_missing", f"判断事例{len(missing)}件の共有の通知がありません。", repairable=True)
+        if repair:
+            notices._on_ruling_published(None, ruling_ids=missing)
+            f.repaired = True
+        out.append(f)
+    return out
 
 
 def _check_index(session: Session, repair: bool) -> list[Finding]:

@@ -15,7 +15,7 @@ from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from app import audit, signals
+from app import audit, faults, signals
 from app.errors import Conflict, NotFound, ValidationError
 from app.gitstore import MAIN, GitStore, Person, RefMoved, trailer_block
 from app.manuals.document import SLUG_RE, ManualDoc, parse
@@ -517,10 +517,12 @@ def publish(session: Session, revision: Revision, actor: User, *, now: datetime 
         except RefMoved:
             continue  # someone else published meanwhile: merge again on top of theirs
         sha = new
+        faults.point("publish.after_git")
     else:
         raise Conflict("公布が混み合っています。しばらくしてから再度承認してください。")
     version = _record_published(session, revision, sha, when)
     session.commit()
+    faults.point("publish.after_db")
     signals.revision_published.send(
         current_app._get_current_object(), revision_id=revision.id, manual_id=manual.id, number=version.number,
         kind=revision.kind,

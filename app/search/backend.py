@@ -17,6 +17,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app import faults
+
 SCHEMA = """
 PRAGMA journal_mode=WAL;
 CREATE TABLE IF NOT EXISTS docs (
@@ -158,6 +160,7 @@ class FtsIndex:
                 conn.execute("INSERT INTO fts(rowid, title, heading, body) VALUES (?,?,?,?)",
                              (cur.lastrowid, d.title_terms, d.heading_terms, d.body_terms))
                 n += 1
+                faults.point("index.during")
             conn.executemany("INSERT INTO term_df(term, df) VALUES (?, ?) ON CONFLICT(term) DO UPDATE SET df = df + ?",
                              [(t, c, c) for t, c in added.items()])
             conn.execute("COMMIT")

@@ -1,0 +1,12 @@
+"""Named fault points for the crash tests: `TEBIKI_FAULT=<name>` kills the process (SIGKILL) when
+it reaches that point, as a power cut would. Unset in production: each point is one dict lookup."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+
+def point(name: str) -> None:
+    if os.environ.get("TEBIKI_FAULT") == name:
+        os.kill(os.getpid(), signal.SIGKILL)

@@ -1,0 +1,131 @@
+"""Crash a real process (SIGKILL) at each step of a publish; after a restart `flask doctor --repair`
+leaves zero findings and the revision is published exactly once. Plus a read-only repository."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from app.extensions import db
+from app.notices.models import Notice
+from app.revisions import services as rev
+from app.revisions.models import IN_REVIEW, PUBLISHED
+from app.search import services as search
+from tests.helpers import git, make_manual, revise, user
+
+pytestmark = pytest.mark.usefixtures("demo_users")
+
+WORKER = textwrap.dedent("""
+    import sys
+    from app import create_app
+    from app.extensions import db
+    from app.org.models import User
+    from app.revisions import services as rev
+    app = create_app()
+    with app.app_context():
+        head = db.session.query(User).filter_by(login="hq.kacho").one()
+        rev.approve(db.session, head, rev.get_revision(db.session, int(sys.argv[1])))
+    print("finished")
+""")
+FLASK = str(Path(sys.executable).parent / "flask")
+
+
+def env(app: Flask, **extra: str) -> dict[str, str]:
+    return {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "TEBIKI_INSTANCE": app.config["INSTANCE_DIR"],
+            "MANUALS_REPO": app.config["MANUALS_REPO"], "SEARCH_INDEX_DIR": app.config["SEARCH_INDEX_DIR"], **extra}
+
+
+def ready_for_final_approval():  # type: ignore[no-untyped-def]
+    manual = make_manual()
+    revision = revise(manual, "hq.tanto", "14日以内", "21日以内")
+    rev.submit(db.session, user("hq.tanto"), revision)
+    rev.approve(db.session, user("hq.kakaricho"), revision)
+    db.session.commit()
+    return manual, revision
+
+
+@pytest.mark.parametrize("fault", ["publish.after_git", "publish.after_db", "index.during"])
+def test_kill_at_each_step_then_doctor_repairs(app: Flask, fault: str) -> None:
+    manual, revision = ready_for_final_approval()
+    proc = subprocess.run([sys.executable, "-c", WORKER, str(revision.id)], env=env(app, TEBIKI_FAULT=fault),
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr  # the process really died there
+    assert "finished" not in proc.stdout
+    # The commit is on main in every case (the kill came after it).
+    assert git("log", "--format=%(trailers:key=Revision-Id,valueonly)", "main").split().count(str(revision.id)) == 1
+
+    res = subprocess.run([FLASK, "--app", "app", "doctor"], env=env(app), capture_output=True, text=True, timeout=120)
+    assert res.returncode == 1, res.stdout  # something is found …
+    res = subprocess.run([FLASK, "--app", "app", "doctor", "--repair"], env=env(app), capture_output=True, text=True,
+                         timeout=120)
+    assert res.returncode == 0, res.stdout + res.stderr
+    res = subprocess.run([FLASK, "--app", "app", "doctor"], env=env(app), capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0 and "問題 0件" in res.stdout, res.stdout  # … and nothing is left
+
+    db.session.expire_all()
+    assert revision.state == PUBLISHED and manual.current_version == 2
+    assert git("rev-list", "--count", "main").strip() == "2"  # published exactly once
+    assert db.session.query(Notice).filter_by(revision_id=revision.id).count() == 8  # 7 wards + owner copy
+    hits = search.search(db.session, None, "21日以内", record=False).results
+    assert hits and hits[0].hit.ref == manual.slug
+    # Approving again is refused (it is published), and does not add a commit.
+    with pytest.raises(Exception, match="公布済"):
+        rev.approve(db.session, user("hq.kacho"), revision)
+    assert git("rev-list", "--count", "main").strip() == "2"
+
+
+def _mount(*args: str) -> None:
+    res = subprocess.run(["mount", *args], capture_output=True, text=True)
+    assert res.returncode == 0, f"mount {' '.join(args)} failed (the fault tests need root): {res.stderr}"
+
+
+def _check_nothing_changed(manual, revision) -> None:  # type: ignore[no-untyped-def]
+    db.session.rollback()
+    db.session.expire_all()
+    assert revision.state == IN_REVIEW and manual.current_version == 1
+    assert db.session.query(Notice).count() == 0
+
+
+def test_read_only_repository_gives_a_clear_error_and_no_partial_state(app: Flask) -> None:
+    manual, revision = ready_for_final_approval()
+    repo = app.config["MANUALS_REPO"]
+    _mount("--bind", repo, repo)
+    try:
+        _mount("-o", "remount,bind,ro", repo)
+        with pytest.raises(Exception) as exc:
+            rev.approve(db.session, user("hq.kacho"), revision)
+        message = str(exc.value)
+        assert "読み取り専用" in message and "何も変更されていません" in message
+    finally:
+        subprocess.run(["umount", repo], check=True)
+    _check_nothing_changed(manual, revision)
+    assert git("rev-list", "--count", "main").strip() == "1"
+    rev.approve(db.session, user("hq.kacho"), revision)  # works once the repository is writable again
+    assert revision.state == PUBLISHED
+
+
+def test_full_disk_gives_a_clear_error_and_no_partial_state(app: Flask, tmp_path: Path) -> None:
+    manual, revision = ready_for_final_approval()
+    small = tmp_path / "small"
+    small.mkdir()
+    _mount("-t", "tmpfs", "-o", "size=1m", "tmpfs", str(small))
+    try:
+        subprocess.run(["cp", "-a", app.config["MANUALS_REPO"], str(small / "repo")], check=True)
+        app.config["MANUALS_REPO"] = str(small / "repo")
+        # Fill the file system to the last block.
+        subprocess.run(["dd", "if=/dev/zero", f"of={small / 'fill'}", "bs=4k"], capture_output=True)
+        with pytest.raises(Exception) as exc:
+            rev.approve(db.session, user("hq.kacho"), revision)
+        message = str(exc.value)
+        assert "ディスクがいっぱい" in message and "何も変更されていません" in message
+        _check_nothing_changed(manual, revision)
+        assert git("rev-list", "--count", "main").strip() == "1"
+    finally:
+        subprocess.run(["umount", "-l", str(small)], check=True)
