@@ -153,6 +153,7 @@ def checks():  # type: ignore[no-untyped-def]
 @bp.route("/manuals/<slug>/manage", methods=["GET", "POST"])
 def manage(slug: str):  # type: ignore[no-untyped-def]
     manual = manuals.get_manual(db.session, current_user, slug)
+    require(current_user, "manual.management", manual)
     form = ConfirmForm()
     if request.method == "POST":
         if not form.validate_on_submit():

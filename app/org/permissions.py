@@ -235,6 +235,12 @@ def _manual_manage(user: User, manual: Any) -> bool | str:
     return "管理担当者を指定できるのは所管課の課長・係長です。"
 
 
+@rule("manual.management")
+def _manual_management(user: User, manual: Any) -> bool | str:
+    """The management page (manager, review dates, review record): the owner unit and the admin."""
+    return _owner_member(user, manual) or user.is_admin or "マニュアルの管理情報は所管課とシステム管理者が閲覧できます。"
+
+
 @rule("manual.review")
 def _manual_review(user: User, manual: Any) -> bool | str:
     if _owner_member(user, manual) and (user.id == manual.manager_id or user.is_chief_or_head):
