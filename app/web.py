@@ -45,7 +45,7 @@ NAV: list[NavItem] = [
     NavItem("照会", "rulings.inquiries", "inquiry.inbox", pages=("rulings.detail", "rulings.new")),
     NavItem("通知", "notices.inbox", pages=("notices.show", "notices.sent", "notices.matrix", "notices.usage")),
     NavItem("事務引継書", "handover.index", pages=("handover.show", "handover.print_view")),
-    NavItem("点検", "handover.checks", "checks.view"),
+    NavItem("点検", "handover.checks", "checks.view", pages=("handover.checks",)),
     NavItem("管理", "admin.index", "admin.access"),
 ]
 
