@@ -254,9 +254,28 @@ def seed_demo_manuals(session: Session) -> dict[str, int]:
         rev.approve(session, chief, revision, "内容を確認しました。", now=when + timedelta(days=1))
         rev.approve(session, head, revision, now=when + timedelta(days=3))
         published += 1
+    _seed_confirmations(session)
     open_states = _seed_open_revisions(session)
     session.commit()
     return {"manuals": len(manual_files), "revisions": published + open_states}
+
+
+def _seed_confirmations(session: Session) -> None:
+    """Most wards confirmed the past notices; a few (泉区, 秋保総合支所) left the latest ones open."""
+    from app.notices import services as notices
+    from app.notices.models import PENDING, Notice
+
+    latest = {}
+    for n in session.scalars(select(Notice).where(Notice.revision_id.is_not(None)).order_by(Notice.id)):
+        latest[n.manual_id] = max(latest.get(n.manual_id, 0), n.revision_id or 0)
+    heads = {u.unit_id: u for u in session.scalars(select(User).where(User.position == HEAD))}
+    for n in list(session.scalars(select(Notice).where(Notice.status == PENDING, Notice.owner_copy.is_(False)))):
+        if n.revision_id == latest.get(n.manual_id) and n.unit.group_name in ("泉区", "秋保総合支所"):
+            continue
+        head = heads.get(n.unit_id)
+        if head is not None:
+            notices.confirm(session, head, n, "課内で説明済み")
+    session.commit()
 
 
 def _seed_open_revisions(session: Session) -> int:
