@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from app import audit
 from app.errors import ValidationError
 from app.handover import services as handovers
-from app.handover.models import Handover, StaffTransfer, TransferRound
+from app.handover.models import StaffTransfer, TransferRound
 from app.manuals.models import ACTIVE, Manual
 from app.org.models import POSITIONS, Unit, User
 from app.org.permissions import require
@@ -181,6 +181,3 @@ def summary(preview: Preview) -> dict[str, int]:
     return {"異動者": len(preview.moves), "管理担当者が不在になるマニュアル": len(preview.manuals_losing_manager),
             "作成する事務引継書": len(preview.handovers), **by_kind}
 
-
-def handovers_of_round(session: Session, round_id: int) -> list[Handover]:
-    return list(session.scalars(select(Handover).where(Handover.round_id == round_id)))

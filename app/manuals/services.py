@@ -13,7 +13,7 @@ from app.errors import NotFound
 from app.gitstore import GitStore
 from app.manuals import diff
 from app.manuals.document import ManualDoc, parse
-from app.manuals.models import ACTIVE, OBSOLETE, Manual, ManualTag, ManualTarget, ManualVersion
+from app.manuals.models import ACTIVE, Manual, ManualTag, ManualTarget, ManualVersion
 from app.markdown import Rendered, render
 from app.org.models import User
 from app.org.permissions import can
@@ -21,9 +21,6 @@ from app.revisions.models import Revision, WorkflowEvent
 from app.wareki import JST
 
 aliased_event = aliased(WorkflowEvent)
-
-SORTS = {"title": "マニュアル名", "revised": "最終改正日"}
-
 
 def store() -> GitStore:
     return GitStore(current_app.config["MANUALS_REPO"])
@@ -158,5 +155,3 @@ def pending_revisions(session: Session, manual: Manual) -> list[Revision]:
     return list(session.scalars(select(Revision).where(Revision.manual_id == manual.id,
                                                          Revision.state.in_(OPEN_STATES))))
 
-
-__all__ = ["OBSOLETE", "SORTS"]

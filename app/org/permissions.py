@@ -47,10 +47,6 @@ def require(user: User | None, action: str, obj: Any = None) -> None:
         raise PermissionDenied(result if isinstance(result, str) else "この操作を行う権限がありません。")
 
 
-def known_actions() -> list[str]:
-    return sorted(_RULES)
-
-
 # --- organisation and administration ---------------------------------------------------
 
 
