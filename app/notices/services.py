@@ -75,6 +75,7 @@ class Publication:
     number: int | None = None
     effective_date: date | None = None
     link: str = ""  # path of the page to read (新旧対照表 or the ruling)
+    at: datetime | None = None  # when it was published (the notice is dated then, even if delivered late)
 
 
 def fan_out(session: Session, pub: Publication, units: list[Unit]) -> list[Notice]:
@@ -86,7 +87,8 @@ def fan_out(session: Session, pub: Publication, units: list[Unit]) -> list[Notic
         ).values(status=SUPERSEDED).execution_options(synchronize_session=False))
     common = dict(kind=pub.kind, manual_id=pub.manual.id if pub.manual else None, revision_id=pub.revision_id,
                   ruling_id=pub.ruling_id, number=pub.number, title=pub.title, reason=pub.reason, summary=pub.summary,
-                  effective_date=pub.effective_date, due_date=pub.due_date, status=PENDING, created_at=now_utc())
+                  effective_date=pub.effective_date, due_date=pub.due_date, status=PENDING,
+                  created_at=pub.at or now_utc())
     notices = [Notice(unit_id=u.id, owner_copy=False, **common) for u in units]
     notices.append(Notice(unit_id=pub.owner_unit_id, owner_copy=True, **{**common, "status": CONFIRMED}))
     session.add_all(notices)
@@ -147,7 +149,8 @@ def _on_revision_published(_sender: object, revision_id: int, manual_id: int, nu
             kind=KIND_LABELS[kind], title=manual.title, reason=revision.reason, summary=revision.summary,
             due_date=to_jst(revision.published_at or now_utc()).date() + timedelta(days=revision.notice_due_days),
             owner_unit_id=manual.owner_unit_id, manual=manual, revision_id=revision.id, number=number,
-            effective_date=revision.effective_date, link=f"/manuals/{manual.slug}/compare?new={number}")
+            effective_date=revision.effective_date, link=f"/manuals/{manual.slug}/compare?new={number}",
+            at=revision.published_at)
         fan_out(db.session, pub, ward_units(db.session, manual.target_names))
         db.session.commit()
     except Exception:
@@ -171,7 +174,7 @@ def _on_ruling_published(_sender: object, ruling_ids: list[int], imported: bool 
             kind="判断事例", title=f"{ruling.number} {ruling.subject}" + ("（改訂）" if amended else ""),
             reason=ruling.answer[:200], summary="", due_date=today_jst() + timedelta(days=DUE_DAYS),
             owner_unit_id=ruling.owner_unit_id, manual=ruling.manual, ruling_id=ruling.id,
-            link=f"/rulings/{ruling.number}")
+            link=f"/rulings/{ruling.number}", at=None if amended else ruling.published_at)
         fan_out(db.session, pub, ward_units(db.session, sections))
     db.session.commit()
 
@@ -205,8 +208,8 @@ def get_notice(session: Session, user: User, notice_id: int) -> Notice:
 def inbox_query(user: User, *, only_unread: bool = False, kind: str | None = None):  # type: ignore[no-untyped-def]
     read = select(NoticeRead.notice_id).where(NoticeRead.user_id == user.id)
     stmt = select(Notice, Notice.id.in_(read).label("is_read")).where(Notice.unit_id == user.unit_id)
-    if only_unread:
-        stmt = stmt.where(Notice.id.not_in(read), Notice.status != SUPERSEDED)
+    if only_unread:  # the same notices the badge counts
+        stmt = stmt.where(Notice.id.not_in(read), Notice.status != SUPERSEDED, Notice.owner_copy.is_(False))
     if kind:
         stmt = stmt.where(Notice.kind == kind)
     return stmt.order_by(Notice.created_at.desc(), Notice.id.desc())
