@@ -59,10 +59,7 @@ def nav_items() -> list[NavItem]:
     for item in NAV:
         if item.endpoint not in current_app.view_functions:
             continue
-        try:
-            if item.permission and not permissions.can(current_user, item.permission):
-                continue
-        except RuntimeError:  # the rule belongs to a capability not installed yet
+        if item.permission and not permissions.can(current_user, item.permission):
             continue
         items.append(item)
     return items

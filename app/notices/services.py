@@ -186,10 +186,13 @@ signals.ruling_published.connect(_on_ruling_published, weak=False)
 # --- reading and confirming ----------------------------------------------------------------------
 
 
+def _publication(revision_id: int | None, ruling_id: int | None):  # type: ignore[no-untyped-def]
+    """The notices of one publication: a revision's, or a ruling's."""
+    return Notice.revision_id == revision_id if revision_id else Notice.ruling_id == ruling_id
+
+
 def _same_publication(notice: Notice):  # type: ignore[no-untyped-def]
-    if notice.revision_id:
-        return Notice.revision_id == notice.revision_id
-    return Notice.ruling_id == notice.ruling_id
+    return _publication(notice.revision_id, notice.ruling_id)
 
 
 def get_notice(session: Session, user: User, notice_id: int) -> Notice:
@@ -351,21 +354,15 @@ class Matrix:
 
 def publication_notices(session: Session, *, revision_id: int | None = None, ruling_id: int | None = None
                         ) -> list[Notice]:
-    cond = Notice.revision_id == revision_id if revision_id else Notice.ruling_id == ruling_id
-    return list(session.scalars(select(Notice).where(cond).order_by(Notice.id)))
+    return list(session.scalars(select(Notice).where(_publication(revision_id, ruling_id)).order_by(Notice.id)))
 
 
 def matrix(session: Session, user: User, *, revision_id: int | None = None, ruling_id: int | None = None) -> Matrix:
     notices = publication_notices(session, revision_id=revision_id, ruling_id=ruling_id)
     if not notices:
         raise NotFound("この公布の通知はありません。")
-    manual = session.get(Manual, notices[0].manual_id) if notices[0].manual_id else None
-    owner_copy = next((n for n in notices if n.owner_copy), None)
-    if manual is None and owner_copy is not None:
-        if not (user.is_admin or user.unit_id == owner_copy.unit_id):
-            require(user, "notice.figures", _Owner(owner_copy.unit_id))
-    else:
-        require(user, "notice.figures", manual)
+    owner_copy = next(n for n in notices if n.owner_copy)  # every publication has the owner unit's copy
+    require(user, "notice.figures", owner_copy.unit_id)
     ward = [n for n in notices if not n.owner_copy]
     ids = [n.id for n in ward]
     readers = pairs(session, select(NoticeRead.notice_id, func.count(NoticeRead.id))
@@ -377,11 +374,6 @@ def matrix(session: Session, user: User, *, revision_id: int | None = None, ruli
 
     sections = list(dict.fromkeys(n.unit.section for n in ward))
     return Matrix(ward_offices(session), sections, cells, notices)
-
-
-@dataclass
-class _Owner:
-    owner_unit_id: int
 
 
 def matrix_rows(m: Matrix) -> list[list[object]]:

@@ -206,11 +206,12 @@ def _notice_confirm(user: User, notice: Any) -> bool | str:
 
 
 @rule("notice.figures")
-def _notice_figures(user: User, manual: Any) -> bool | str:
-    """Confirmation matrices and usage figures: the owner unit and the admin."""
-    if user.is_admin or (manual is not None and user.unit_id == manual.owner_unit_id):
+def _notice_figures(user: User, owner_unit_id: int | None) -> bool | str:
+    """Confirmation matrices and usage figures: the publishing (owner) unit and the admin;
+    without a unit given, any 本庁 unit (each sees its own publications)."""
+    if user.is_admin or (owner_unit_id is not None and user.unit_id == owner_unit_id):
         return True
-    if manual is None and user.is_hq:
+    if owner_unit_id is None and user.is_hq:
         return True
     return "周知状況・活用状況は所管課とシステム管理者が閲覧できます。"
 
