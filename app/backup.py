@@ -63,8 +63,7 @@ def backup(session: Session, directory: str | Path) -> dict[str, object]:
     with db.engine.connect() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
-        else:
-            conn.exec_driver_sql("BEGIN")
+        # (SQLite: the transaction the engine begins is one snapshot — app.uow issues the BEGIN.)
         for table in db.metadata.sorted_tables:
             n = 0
             with open(tables_dir / f"{table.name}.jsonl", "w", encoding="utf-8") as f:

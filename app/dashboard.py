@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, current_app, redirect, render_template, url_for
+from flask import Blueprint, Flask, current_app, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, select, text
 
@@ -16,13 +16,20 @@ from app.extensions import db
 from app.gitstore import check_repo
 from app.handover import services as ho
 from app.handover.models import Handover
-from app.notices import services as notices
+from app.manuals.services import manuals_query
+from app.notices import figures as notice_figures
+from app.notices import inbox as notice_inbox
 from app.notices.models import Notice
 from app.org.models import Unit, User
+from app.revisions.lists import workspace
 from app.rulings import services as rulings
 from app.wareki import today_jst
 
 bp = Blueprint("main", __name__)
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
 
 
 @dataclass
@@ -51,9 +58,6 @@ def _inquiry_items(user: User) -> list[dict[str, Any]]:
 
 
 def panels_for(user: User) -> list[Panel]:
-    from app.manuals.services import manuals_query
-    from app.revisions.services import workspace
-
     lists = workspace(db.session, user)
     panels: list[Panel] = []
     if user.is_hq:
@@ -83,9 +87,9 @@ def panels_for(user: User) -> list[Panel]:
                      + (f"（期限超過 {c['overdue']}）" if c.get("overdue") else ""),
             "url": url_for("notices.matrix", revision=n.revision_id) if n.revision_id
             else url_for("notices.matrix", ruling=n.ruling_id),
-        } for n, c in notices.sent_publications(db.session, user, limit=6)], link=url_for("notices.sent")))
+        } for n, c in notice_figures.sent_publications(db.session, user, limit=6)], link=url_for("notices.sent")))
     if user.is_ward:
-        unread = db.session.execute(notices.inbox_query(user, only_unread=True).limit(8))
+        unread = db.session.execute(notice_inbox.inbox_query(user, only_unread=True).limit(8))
         panels.append(Panel("未読の改正通知", "所属あてに届いたマニュアルの改正通知・判断事例の共有がここに表示されます。", [
             {"label": f"【{row.Notice.kind}】{row.Notice.title}", "url": url_for("notices.show", notice_id=row.Notice.id)}
             for row in unread], link=url_for("notices.inbox")))

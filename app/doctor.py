@@ -1,21 +1,34 @@
-"""Consistency check between the sources of truth (git for content, the DB for the rest).
+"""Consistency check between the sources of truth (git for content, the database for the rest)
+and what is derived from them (the search index, notices, mail, ruling flags).
 
-Publishing writes git first, then the DB. A crash in between leaves a commit on main that the
-DB does not show; `flask doctor --repair` records it from the commit itself, so nothing is lost
-and nothing is published twice.
+Publishing records its intent before main moves and the version after; a crash in between leaves a
+pending publication that `--repair` completes exactly as the approver's request would have. What
+must follow a publication is an event reaction: the backlog of each consumer is reported and run.
+Every finding `--repair` cannot fix says what to do; the command never crashes on one.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from app.gitstore import MAIN
+from app import events
+from app.errors import TebikiError
+from app.gitstore import MAIN, store
 from app.manuals.models import Manual, ManualVersion
-from app.revisions import services as rev
-from app.revisions.models import OPEN_STATES, PUBLISHED, Revision
+from app.notices import delivery
+from app.notices.models import FAILED, QUEUED, SENDING, MailOutbox, Notice
+from app.revisions import publishing
+from app.revisions.models import OPEN_STATES, PUBLISHED, PUBLISHING, Publication, Revision
+from app.rulings.models import Inquiry
+from app.search import services as search
+from app.wareki import now_utc
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -27,10 +40,50 @@ class Finding:
 
 
 def check(session: Session, *, repair: bool = False) -> list[Finding]:
-    gs = rev.store()
     findings: list[Finding] = []
+    for part in (_check_publications, _check_main, _check_registry, _check_drafts, _check_events, _check_notices,
+                 _check_index, _check_outbox):
+        try:
+            findings += part(session, repair)
+        except TebikiError as err:  # one broken part must not hide the others
+            session.rollback()
+            findings.append(Finding("check_failed", f"{part.__name__}: {err.message}", repairable=False))
+    return findings
+
+
+def _check_publications(session: Session, repair: bool) -> list[Finding]:
+    """Decided revisions whose commit onto main or whose record did not finish (a crash)."""
+    out = []
+    for pub in publishing.pending(session, older_than=timedelta(0) if repair else timedelta(minutes=2)):
+        revision = session.get(Revision, pub.revision_id)
+        f = Finding("publication_pending", f"改正案 #{pub.revision_id}（{revision.manual.title if revision else '?'}）は"
+                    "決裁済みですが、公布が完了していません。", repairable=True)
+        if repair:
+            try:
+                publishing.complete(session, pub)
+                session.commit()
+                f.repaired = True
+            except TebikiError as err:
+                session.rollback()
+                f.message += f" 修復できませんでした: {err.message}"
+                f.repairable = False
+        out.append(f)
+    pending_ids = set(session.scalars(select(Publication.revision_id).where(Publication.status == "pending")))
+    for revision in session.scalars(select(Revision).where(Revision.state == PUBLISHING)):
+        if revision.id not in pending_ids:
+            out.append(Finding("publishing_without_intent", f"改正案 #{revision.id} は公布処理中ですが、公布の記録が"
+                               "ありません。管理者が状態を確認してください（決裁をやり直すには差戻しが必要です）。",
+                               repairable=False))
+    return out
+
+
+def _check_main(session: Session, repair: bool) -> list[Finding]:
+    """Every commit on main is a recorded version (once), and every recorded version is on main."""
+    gs = store()
+    out: list[Finding] = []
     known = {v.commit_sha: v for v in session.scalars(select(ManualVersion))}
     on_main: set[str] = set()
+    by_revision = {v.revision_id: v for v in known.values() if v.revision_id}
     for sha in reversed(gs.log(MAIN)):
         on_main.add(sha)
         if sha in known:
@@ -39,35 +92,69 @@ def check(session: Session, *, repair: bool = False) -> list[Finding]:
         slug = (info.trailers.get("Manual") or [""])[-1]
         rid = (info.trailers.get("Revision-Id") or [""])[-1]
         revision = session.get(Revision, int(rid)) if rid.isdigit() else None
+        if revision is not None and revision.id in by_revision:
+            out.append(Finding(
+                "duplicate_commit", f"main のコミット {sha[:10]}（{slug}）は改正案 #{rid} の2つ目の公布コミットです"
+                f"（第{by_revision[revision.id].number}版として記録済み）。main は書き換えないため自動では修復しません。"
+                "内容を確認し、必要なら次の改正で正してください。", repairable=False))
+            continue
         f = Finding("unrecorded_commit", f"main のコミット {sha[:10]}（{slug}）がDBに記録されていません。",
                     repairable=revision is not None)
-        if repair and revision is not None:
-            rev._record_published(session, revision, sha, info.authored_at)
-            session.commit()
-            f.repaired = True
-        findings.append(f)
-    manual_slugs = {m.id: m.slug for m in session.scalars(select(Manual))}
-    for sha, version in known.items():
-        if sha not in on_main:
-            findings.append(Finding("missing_commit", f"DBの版（manual {version.manual_id} 第{version.number}版）の"
-                                    f"コミット {sha[:10]} が main にありません。", repairable=False))
-            continue
-        trailers = gs.commit_info(sha).trailers
-        if (trailers.get("Manual", [""])[-1] != manual_slugs.get(version.manual_id)
-                or trailers.get("Revision", [""])[-1] != str(version.number)):
-            findings.append(Finding("trailer_mismatch", f"コミット {sha[:10]} のトレーラー（Manual/Revision）がDBの版"
-                                    f"（{manual_slugs.get(version.manual_id)} 第{version.number}版）と一致しません。",
-                                    repairable=False))
-    for manual in session.scalars(select(Manual).where(Manual.current_version > 0)):
-        latest = session.scalar(select(ManualVersion).where(ManualVersion.manual_id == manual.id)
-                                .order_by(ManualVersion.number.desc()).limit(1))
-        if latest is not None and manual.current_commit != latest.commit_sha:
-            f = Finding("stale_registry", f"「{manual.title}」の現行版の記録が最新の版と一致しません。", repairable=True)
-            if repair:
-                manual.current_commit, manual.current_version = latest.commit_sha, latest.number
+        if revision is None:
+            f.message += " 改正案が特定できないため、バックアップからの復元か手作業での登録が必要です。"
+        elif repair:
+            try:
+                by_revision[revision.id] = publishing.record(session, revision, sha, repair=True)
                 session.commit()
                 f.repaired = True
-            findings.append(f)
+            except TebikiError as err:
+                session.rollback()
+                f.message += f" 修復できませんでした: {err.message}"
+                f.repairable = False
+        out.append(f)
+    slugs = {m.id: m.slug for m in session.scalars(select(Manual))}
+    for sha, version in known.items():
+        if sha not in on_main:
+            out.append(Finding("missing_commit", f"DBの版（{slugs.get(version.manual_id)} 第{version.number}版）の"
+                               f"コミット {sha[:10]} が main にありません。リポジトリをバックアップから戻してください。",
+                               repairable=False))
+            continue
+        trailers = gs.commit_info(sha).trailers
+        if (trailers.get("Manual", [""])[-1] != slugs.get(version.manual_id)
+                or trailers.get("Revision", [""])[-1] != str(version.number)):
+            out.append(Finding("trailer_mismatch", f"コミット {sha[:10]} のトレーラー（Manual/Revision）がDBの版"
+                               f"（{slugs.get(version.manual_id)} 第{version.number}版）と一致しません。", repairable=False))
+    for revision in session.scalars(select(Revision).where(Revision.state == PUBLISHED,
+                                                           Revision.published_commit.is_(None))):
+        out.append(Finding("published_without_commit", f"改正案 #{revision.id} は公布済ですがコミットがありません。",
+                           repairable=False))
+    return out
+
+
+def _check_registry(session: Session, repair: bool) -> list[Finding]:
+    """The registry caches each manual's newest version (and moves only forward)."""
+    out = []
+    latest = dict(session.execute(select(ManualVersion.manual_id, func.max(ManualVersion.number))
+                                  .group_by(ManualVersion.manual_id)).all())
+    for manual in session.scalars(select(Manual).where(Manual.id.in_(latest))):
+        number = latest[manual.id]
+        version = session.scalar(select(ManualVersion).where(ManualVersion.manual_id == manual.id,
+                                                              ManualVersion.number == number))
+        if version is None or (manual.current_version == number and manual.current_commit == version.commit_sha):
+            continue
+        f = Finding("stale_registry", f"「{manual.title}」の現行版の記録（第{manual.current_version}版）が最新の版"
+                    f"（第{number}版）と一致しません。", repairable=True)
+        if repair:
+            manual.current_version, manual.current_commit = number, version.commit_sha
+            session.commit()
+            f.repaired = True
+        out.append(f)
+    return out
+
+
+def _check_drafts(session: Session, repair: bool) -> list[Finding]:
+    gs = store()
+    out = []
     refs = gs.refs("refs/heads/drafts/")
     for revision in session.scalars(select(Revision).where(Revision.state.in_(OPEN_STATES))):
         if revision.head_commit and refs.get(revision.ref) != revision.head_commit:
@@ -75,52 +162,70 @@ def check(session: Session, *, repair: bool = False) -> list[Finding]:
             if repair:
                 gs.update_ref(revision.ref, revision.head_commit, refs.get(revision.ref))
                 f.repaired = True
-            findings.append(f)
-    for revision in session.scalars(select(Revision).where(Revision.state == PUBLISHED,
-                                                           Revision.published_commit.is_(None))):
-        findings.append(Finding("published_without_commit", f"改正案 #{revision.id} は公布済ですがコミットがありません。",
-                                repairable=False))
-    findings += _check_notices(session, repair)
-    findings += _check_index(session, repair)
-    findings += _check_outbox(session, repair)
-    return findings
+            out.append(f)
+    return out
+
+
+def _check_events(session: Session, repair: bool) -> list[Finding]:
+    """What must follow a change (index, notices, ruling flags) and has not run yet or keeps failing."""
+    out = []
+    # A reaction is run right after its commit; a repair takes every pending one (claims keep a
+    # reaction from running twice), a check reports those left a little while.
+    for b in events.backlog(session, older_than=timedelta(0) if repair else timedelta(seconds=30)):
+        f = Finding("event_backlog", f"{b.topic} の処理「{b.consumer}」が{b.pending}件未完了です"
+                    + (f"（失敗中 {b.failing}件、最後のエラー: {b.last_error[:200]}）" if b.failing else "") + "。",
+                    repairable=True)
+        out.append(f)
+    if repair and out:
+        events.release_dead_claims(session)
+        session.commit()
+        session.execute(update(events.Reaction).where(events.Reaction.status == events.PENDING)
+                        .values(next_attempt_at=now_utc()).execution_options(synchronize_session=False))
+        session.commit()
+        result = events.run_due(limit=100_000)
+        left = {b.consumer for b in events.backlog(session, older_than=timedelta(0))}
+        for f in out:
+            f.repaired = not any(f"「{c}」" in f.message for c in left)
+        if result.failed:
+            log.warning("%s reactions still failing", result.failed)
+    return out
 
 
 def _check_notices(session: Session, repair: bool) -> list[Finding]:
-    """Every publication announced: a crash after the DB commit must not lose the notices."""
-    from app.notices import services as notices
-    from app.notices.models import Notice
-    from app.rulings.models import Inquiry
-
+    """Every publication announced (legacy data, or a reaction lost with a restored database)."""
     out: list[Finding] = []
     announced = set(session.scalars(select(Notice.revision_id).where(Notice.revision_id.is_not(None))))
+    waiting = {r.data.get("revision_id") for r in session.scalars(select(events.Reaction).where(
+        events.Reaction.topic == publishing.PUBLISHED_TOPIC, events.Reaction.consumer == "notices"))}
     for revision in session.scalars(select(Revision).where(Revision.state == PUBLISHED)):
-        if revision.id in announced:
+        if revision.id in announced or revision.id in waiting:
             continue
         f = Finding("notices_missing", f"改正案 #{revision.id}（{revision.manual.title} 第{revision.number}版）の"
                     "改正通知がありません。", repairable=True)
         if repair:
-            notices._on_revision_published(None, revision_id=revision.id, manual_id=revision.manual_id,
-                                           number=revision.number, kind=revision.kind)
+            delivery.announce_revision(session, revision.id, revision.number or 0)
+            session.commit()
             f.repaired = True
         out.append(f)
     announced_rulings = set(session.scalars(select(Notice.ruling_id).where(Notice.ruling_id.is_not(None))))
+    waiting_rulings = {i for r in session.scalars(select(events.Reaction).where(
+        events.Reaction.topic == "ruling.published", events.Reaction.consumer == "notices"))
+        for i in r.data.get("ruling_ids", [])}
     missing = list(session.scalars(select(Inquiry.id).where(
         Inquiry.number.is_not(None), Inquiry.imported.is_(False), Inquiry.id.not_in(announced_rulings))))
+    missing = [i for i in missing if i not in waiting_rulings]
     if missing:
         f = Finding("notices_missing", f"判断事例{len(missing)}件の共有の通知がありません。", repairable=True)
         if repair:
-            notices._on_ruling_published(None, ruling_ids=missing)
+            delivery.announce_rulings(session, missing)
+            session.commit()
             f.repaired = True
         out.append(f)
     return out
 
 
 def _check_index(session: Session, repair: bool) -> list[Finding]:
-    """The search index holds exactly the effective versions and the published rulings."""
-    from app.rulings.models import Inquiry
-    from app.search import services as search
-
+    """The search index holds exactly the current versions and the published rulings."""
     index = search.get_index()
     out: list[Finding] = []
     indexed = index.versions("manual")
@@ -129,12 +234,14 @@ def _check_index(session: Session, repair: bool) -> list[Finding]:
             f = Finding("index_manual", f"検索インデックスの「{manual.title}」が現行版と一致しません。", repairable=True)
             if repair:
                 search.index_manual(session, manual)
+                session.commit()
                 f.repaired = True
             out.append(f)
     for slug in indexed:  # in the index but no longer published
         f = Finding("index_extra", f"検索インデックスに公布されていないマニュアル「{slug}」があります。", repairable=True)
         if repair:
             index.delete(f"manual:{slug}#")
+            session.commit()
             f.repaired = True
         out.append(f)
     in_index = set(index.versions("ruling"))
@@ -144,12 +251,14 @@ def _check_index(session: Session, repair: bool) -> list[Finding]:
         f = Finding("index_ruling", f"検索インデックスに判断事例が{len(missing)}件ありません。", repairable=True)
         if repair:
             search.index_rulings(session, missing)
+            session.commit()
             f.repaired = True
         out.append(f)
     for number in in_index - set(published):
         f = Finding("index_extra", f"検索インデックスに公表されていない判断事例「{number}」があります。", repairable=True)
         if repair:
             index.delete(f"ruling:{number}")
+            session.commit()
             f.repaired = True
         out.append(f)
     return out
@@ -157,22 +266,13 @@ def _check_index(session: Session, repair: bool) -> list[Finding]:
 
 def _check_outbox(session: Session, repair: bool) -> list[Finding]:
     """Mail that a crashed sender left in 'sending', and mail that could not be delivered."""
-    from datetime import timedelta
-
-    from sqlalchemy import update
-
-    from app.notices.models import FAILED, QUEUED, SENDING, MailOutbox
-    from app.wareki import now_utc
-
     out: list[Finding] = []
-    stuck = session.scalar(select(func.count(MailOutbox.id)).where(
-        MailOutbox.status == SENDING, MailOutbox.next_attempt_at < now_utc() - timedelta(minutes=10))) or 0
+    stale = (MailOutbox.status == SENDING) & (MailOutbox.next_attempt_at < now_utc() - timedelta(minutes=10))
+    stuck = session.scalar(select(func.count(MailOutbox.id)).where(stale)) or 0
     if stuck:
         f = Finding("outbox_stuck", f"送信中のまま止まっているメールが{stuck}件あります。", repairable=True)
         if repair:
-            session.execute(update(MailOutbox).where(MailOutbox.status == SENDING,
-                                                     MailOutbox.next_attempt_at < now_utc() - timedelta(minutes=10))
-                            .values(status=QUEUED))
+            session.execute(update(MailOutbox).where(stale).values(status=QUEUED))
             session.commit()
             f.repaired = True
         out.append(f)

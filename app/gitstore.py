@@ -12,12 +12,13 @@ import os
 import re
 import tempfile
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import git
+from flask import current_app
 from gitdb.exc import BadName, BadObject
 
 from app.errors import TebikiError
@@ -35,6 +36,10 @@ class RefMoved(Exception):
     """update-ref refused: the branch moved since we read it (someone else committed)."""
 
 
+class Busy(TebikiError):
+    status = 409
+
+
 @dataclass(frozen=True)
 class Person:
     name: str
@@ -48,6 +53,11 @@ class CommitInfo:
     authored_at: datetime
     message: str
     trailers: dict[str, list[str]]
+
+
+def store() -> GitStore:
+    """The manuals repository of the running app."""
+    return GitStore(current_app.config["MANUALS_REPO"])
 
 
 def init_repo(path: str | Path) -> git.Repo:
@@ -160,18 +170,50 @@ class GitStore:
             args += ["--", path]
         return self.repo.git.log(*args).split()
 
-    def find_by_trailers(self, trailers: dict[str, str], ref: str = MAIN) -> str | None:
-        """The newest commit on `ref` carrying all these trailers (idempotent publishing)."""
-        if self.ref(ref) is None:
+    def trailer_values(self, key: str, tip: str, since: str | None = None) -> list[tuple[str, list[str]]]:
+        """(commit, values of trailer `key`) for the first-parent commits after `since` up to `tip`,
+        newest first — git's own trailer parser, compared exactly by the caller (never grepped)."""
+        spec = f"{since}..{tip}" if since else tip
+        out = self.repo.git.log("--first-parent", f"--format=%H%x1f%(trailers:key={key},valueonly,separator=%x1f)",
+                                spec)
+        rows = []
+        for line in out.splitlines():
+            if not line.strip():
+                continue
+            sha, *values = line.split("\x1f")
+            rows.append((sha, [v.strip() for v in values if v.strip()]))
+        return rows
+
+    def find_by_trailer(self, key: str, value: str, tip: str | None = None, since: str | None = None) -> str | None:
+        """The newest commit after `since` on `tip` (main) whose trailer `key` is exactly `value`."""
+        tip = tip or self.ref(MAIN)
+        if tip is None:
             return None
-        args = ["-n1", "--format=%H", "--all-match", "--fixed-strings"]
-        args += [f"--grep={k}: {v}" for k, v in trailers.items()]
-        candidates = self.repo.git.log(*args, ref).split()
-        for sha in candidates:
-            found = self.commit_info(sha).trailers
-            if all(v in found.get(k, []) for k, v in trailers.items()):
+        for sha, values in self.trailer_values(key, tip, since):
+            if value in values:
                 return sha
         return None
+
+    def is_ancestor(self, commit: str, tip: str) -> bool:
+        status, _out, _err = self.repo.git.execute(["git", "merge-base", "--is-ancestor", commit, tip],
+                                                   with_extended_output=True, with_exceptions=False)
+        return status == 0
+
+    def read_bytes(self, commit: str | None, path: str) -> bytes | None:
+        if not commit:
+            return None
+        try:
+            blob = self.repo.commit(commit).tree[path]
+        except (KeyError, ValueError, BadName, BadObject):
+            return None
+        return blob.data_stream.read()
+
+    def tree_files(self, commit: str | None, prefix: str) -> dict[str, str]:
+        """{path: blob id} of the files under `prefix/` at `commit` (a manual's 様式 and images)."""
+        if not commit:
+            return {}
+        out = self.repo.git.ls_tree("-r", "--format=%(objectname) %(path)", commit, "--", prefix.rstrip("/") + "/")
+        return {path: sha for sha, path in (line.split(" ", 1) for line in out.splitlines() if line)}
 
     # --- writing --------------------------------------------------------------------------
 
@@ -184,7 +226,7 @@ class GitStore:
     def write_commit(
         self,
         parent: str | None,
-        files: dict[str, str | None],
+        files: dict[str, str | bytes | None],
         message: str,
         author: Person,
         when: datetime,
@@ -193,7 +235,7 @@ class GitStore:
         return self.write_chain(parent, [(files, message, author, when)])[-1]
 
     def write_chain(
-        self, parent: str | None, commits: list[tuple[dict[str, str | None], str, Person, datetime]]
+        self, parent: str | None, commits: list[tuple[dict[str, str | bytes | None], str, Person, datetime]]
     ) -> list[str]:
         """A line of commits on top of `parent`, sharing one temporary index. Moves no ref, so
         the caller publishes all of them with a single update_ref (all or nothing)."""
@@ -223,9 +265,9 @@ class GitStore:
                 shas.append(parent)
         return shas
 
-    def _hash_object(self, content: str, tmp: str) -> str:
+    def _hash_object(self, content: str | bytes, tmp: str) -> str:
         name = os.path.join(tmp, "blob")
-        Path(name).write_bytes(content.encode("utf-8"))
+        Path(name).write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
         return self._git("hash-object", "-w", "--", name)
 
     def update_ref(self, ref: str, new: str, expected_old: str | None, reason: str = "tebiki") -> None:
@@ -252,6 +294,62 @@ class GitStore:
         if status < 0 or status > 127:
             raise GitStoreError(f"差分の統合に失敗しました: {err}")
         return out, status > 0
+
+
+@dataclass(frozen=True)
+class Landed:
+    """A commit that is on the branch: written now, or found there already (a retry)."""
+
+    sha: str
+    parent: str | None
+    already: bool
+
+
+class Candidate:
+    """What the caller wants on top of a given tip: files, message and author (see `commit_onto`)."""
+
+    def __init__(self, files: dict[str, str | bytes | None], message: str, author: Person, when: datetime) -> None:
+        self.files, self.message, self.author, self.when = files, message, author, when
+
+
+def commit_onto(
+    gs: GitStore,
+    *,
+    key: tuple[str, str],
+    since: str | None,
+    build: Callable[[str | None], Candidate],
+    before_move: Callable[[str | None, str], None],
+    prepared: tuple[str | None, str] | None = None,
+    ref: str = MAIN,
+    attempts: int = 30,
+) -> Landed:
+    """Put one commit on `ref` exactly once, under compare-and-swap.
+
+    `key` is a trailer (e.g. Revision-Id: 42) that only this change carries. Before every attempt
+    the commits after `since` (the tip when the change was decided) are scanned for it, so a retry —
+    after a crash, or after losing the swap to another process completing the same change — finds
+    its own commit instead of writing a second one. `prepared` is (tip, commit) already written and
+    recorded by the caller for the tip it read; otherwise `build(tip)` returns what to commit on top
+    of the current tip (merging there) and `before_move(tip, sha)` records the intent durably before
+    the ref moves (the point of no return)."""
+    for _attempt in range(attempts):
+        tip = gs.ref(ref)
+        if prepared is not None and prepared[0] == tip:
+            sha = prepared[1]
+        else:
+            found = gs.find_by_trailer(key[0], key[1], tip=tip, since=since) if tip else None
+            if found:
+                return Landed(found, None, already=True)
+            candidate = build(tip)
+            sha = gs.write_commit(tip, candidate.files, candidate.message, candidate.author, candidate.when)
+            before_move(tip, sha)
+        prepared = None
+        try:
+            gs.update_ref(ref, sha, tip, reason=f"{key[0]} {key[1]}")
+        except RefMoved:
+            continue  # someone else moved it: merge again on top of theirs (or find ours there)
+        return Landed(sha, tip, already=False)
+    raise Busy("マニュアルリポジトリが混み合っています。しばらくしてから再度操作してください。")
 
 
 def _explain(exc: git.GitCommandError) -> str:

@@ -19,9 +19,9 @@ from app.manuals.models import Manual
 from app.org import services as org
 from app.org import structure
 from app.org.models import CHIEF, HEAD, STAFF, Unit, User
-from app.revisions import services as rev
+from app.revisions import base, consultation, drafting, route
+from app.revisions.drafting import DraftFields
 from app.revisions.models import Revision
-from app.revisions.services import DraftFields
 from app.wareki import JST, today_jst
 
 DEMO_PASSWORD = "tebiki-demo"
@@ -245,14 +245,15 @@ def seed_demo_manuals(session: Session) -> dict[str, int]:
         owner = manual.owner_unit.name
         drafter, chief, head = (staff(session, owner, p) for p in (STAFF, CHIEF, HEAD))
         meta, body = _revision_file(path)
-        revision = rev.open_revision(session, drafter, manual, now=when)
-        doc = parse(rev.current_text(revision))
-        rev.save_draft(session, drafter, revision, _fields_from(
+        revision = drafting.open_revision(session, drafter, manual, now=when)
+        doc = parse(base.current_text(revision))
+        drafting.save_draft(session, drafter, revision, _fields_from(
             doc, body=body, effective=date.fromisoformat(str(meta["effective"])), reason=str(meta.get("reason", "")),
             summary=str(meta.get("summary", ""))), expected_head=revision.head_commit, now=when)
-        rev.submit(session, drafter, revision, now=when + timedelta(hours=2))
-        rev.approve(session, chief, revision, "内容を確認しました。", now=when + timedelta(days=1))
-        rev.approve(session, head, revision, now=when + timedelta(days=3))
+        route.submit(session, drafter, revision, now=when + timedelta(hours=2))
+        route.approve(session, chief, revision, "内容を確認しました。", now=when + timedelta(days=1))
+        route.approve(session, head, revision, now=when + timedelta(days=3))
+        session.commit()  # each publication's reactions (notices, index) run after its commit
         published += 1
     _seed_confirmations(session)
     open_states = _seed_open_revisions(session)
@@ -262,7 +263,7 @@ def seed_demo_manuals(session: Session) -> dict[str, int]:
 
 def _seed_confirmations(session: Session) -> None:
     """Most wards confirmed the past notices; a few (泉区, 秋保総合支所) left the latest ones open."""
-    from app.notices import services as notices
+    from app.notices import inbox as notices
     from app.notices.models import PENDING, Notice
 
     latest = {}
@@ -291,9 +292,9 @@ def _seed_open_revisions(session: Session) -> int:
         if m is None:
             return None
         drafter = staff(session, m.owner_unit.name, STAFF)
-        revision = rev.open_revision(session, drafter, m, now=now - timedelta(days=5))
-        doc = parse(rev.current_text(revision))
-        rev.save_draft(session, drafter, revision, _fields_from(
+        revision = drafting.open_revision(session, drafter, m, now=now - timedelta(days=5))
+        doc = parse(base.current_text(revision))
+        drafting.save_draft(session, drafter, revision, _fields_from(
             doc, body=_add_sentence(doc.body, sentence), effective=today_jst() + timedelta(days=60), reason=reason,
             summary=""), expected_head=revision.head_commit, now=now - timedelta(days=5))
         return revision, drafter
@@ -303,13 +304,13 @@ def _seed_open_revisions(session: Session) -> int:
                     "郵送による届出の受付日の取扱いを明確にする。")
     if started:
         revision, drafter = started
-        rev.start_consultation(session, drafter, revision, today_jst() + timedelta(days=14))
+        consultation.start_consultation(session, drafter, revision, today_jst() + timedelta(days=14))
         from app.markdown import split_sections
 
-        anchors = [s.anchor for s in split_sections(parse(rev.current_text(revision)).body) if s.anchor]
-        rev.add_comment(session, staff(session, "青葉区 保険年金課", STAFF), revision, anchor=anchors[1],
+        anchors = [s.anchor for s in split_sections(parse(base.current_text(revision)).body) if s.anchor]
+        consultation.add_comment(session, staff(session, "青葉区 保険年金課", STAFF), revision, anchor=anchors[1],
                         body="郵送の場合、消印日ではなく到達日とする根拠（条例・規則の条項）も記載してほしい。")
-        rev.add_comment(session, staff(session, "泉区 保険年金課", STAFF), revision, anchor="",
+        consultation.add_comment(session, staff(session, "泉区 保険年金課", STAFF), revision, anchor="",
                         body="窓口と郵送で受付日の扱いが異なる事例が多いため、具体例を1つ追加してほしい。")
         count += 1
     # 決裁中 (waiting for the 係長's 審査).
@@ -317,22 +318,22 @@ def _seed_open_revisions(session: Session) -> int:
                     "減免申請の期限の目安を追記する。")
     if started:
         revision, drafter = started
-        rev.submit(session, drafter, revision)
+        route.submit(session, drafter, revision)
         count += 1
     # 起案中 after a 差戻し.
     started = start("kouki-koureisha-todokede", "届出書の記載事項に漏れがある場合は、その場で補正を求める。",
                     "届出書の補正の取扱いを追記する。")
     if started:
         revision, drafter = started
-        rev.submit(session, drafter, revision)
+        route.submit(session, drafter, revision)
         chief = staff(session, revision.manual.owner_unit.name, CHIEF)
-        rev.return_revision(session, chief, revision, "補正を求める根拠規定を併記してください。")
+        route.return_revision(session, chief, revision, "補正を求める根拠規定を併記してください。")
         count += 1
     # 取下げ.
     started = start("shougaisha-techou", "再交付の申請は、本人のほか代理人も行うことができる。",
                     "再交付申請の代理人の取扱いを追記する。")
     if started:
         revision, drafter = started
-        rev.withdraw(session, drafter, revision, "国の通知を待って改めて起案するため。")
+        route.withdraw(session, drafter, revision, "国の通知を待って改めて起案するため。")
         count += 1
     return count

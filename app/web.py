@@ -1,22 +1,46 @@
-"""Wiring of the web application: extensions, blueprints, template helpers, error pages."""
+"""Assembly of the web application: extensions, the unit of work, each domain's blueprint and
+commands (each registers itself with `init_app`), template helpers and error pages."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from flask import Flask, flash, redirect, render_template, request, url_for
+from flask import Flask, current_app, flash, redirect, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
+from app import audit, cli, dashboard, uow
 from app.config import BASE_DIR
 from app.errors import TebikiError
+from app.events import commands as event_commands
 from app.extensions import csrf, db, login_manager, migrate
+from app.handover import commands as handover_commands
+from app.handover import views as handover_views
+from app.manuals import commands as manual_commands
+from app.manuals import views as manual_views
+from app.notices import commands as notice_commands
+from app.notices import views as notice_views
+from app.notices.inbox import unread_count
+from app.org import commands as org_commands
 from app.org import permissions
+from app.org import views as org_views
+from app.org.models import User
+from app.revisions import views as revision_views
+from app.rulings import commands as ruling_commands
+from app.rulings import views as ruling_views
+from app.search import commands as search_commands
+from app.search import views as search_views
+from app.usage import services as usage
 from app.wareki import today_jst, wareki, wareki_datetime
+from app.webutil import error_response, page_url, refused
+
+# Every domain: its pages and its `flask` commands register themselves.
+DOMAINS = (dashboard, org_views, org_commands, manual_views, manual_commands, revision_views, ruling_views,
+           ruling_commands, search_views, search_commands, notice_views, notice_commands, handover_views,
+           handover_commands, event_commands, cli)
 
 
 @dataclass(frozen=True)
@@ -34,8 +58,7 @@ class NavItem:
         return endpoint.split(".")[0] == self.endpoint.split(".")[0]
 
 
-# The navigation: an item shows when its page exists and the user may use it. Later
-# capabilities register their blueprints and these items appear by themselves.
+# The navigation: an item shows when its page exists and the user may use it.
 NAV: list[NavItem] = [
     NavItem("ダッシュボード", "main.dashboard"),
     NavItem("マニュアル", "manuals.index"),
@@ -51,8 +74,6 @@ NAV: list[NavItem] = [
 
 
 def nav_items() -> list[NavItem]:
-    from flask import current_app
-
     if not current_user.is_authenticated:
         return []
     items = []
@@ -65,6 +86,13 @@ def nav_items() -> list[NavItem]:
     return items
 
 
+def unread_notices() -> int:
+    """The badge on 通知 in the navigation."""
+    if not current_user.is_authenticated:
+        return 0
+    return unread_count(db.session, current_user)
+
+
 def init_app(app: Flask) -> None:
     Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
     db.init_app(app)
@@ -72,18 +100,8 @@ def init_app(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     login_manager.init_app(app)
-
-    from app import audit  # noqa: F401  (registers the models)
-    from app.handover import models as _handover_models  # noqa: F401
-    from app.manuals import models as _manual_models  # noqa: F401
-    from app.notices import models as _notice_models  # noqa: F401
-    from app.notices import services as _notice_services  # noqa: F401  (delivers on publish signals)
-    from app.org.models import User
-    from app.revisions import models as _revision_models  # noqa: F401
-    from app.rulings import models as _ruling_models  # noqa: F401
-    from app.rulings import services as _ruling_services  # noqa: F401  (flags rulings on revisions)
-    from app.search import models as _search_models  # noqa: F401
-    from app.search import services as _search_services  # noqa: F401  (subscribes to publish signals)
+    usage.init_app(app)  # after_request runs in reverse: the counts are written after the commit
+    uow.init_app(app)
 
     @login_manager.user_loader
     def load_user(session_id: str) -> User | None:
@@ -96,27 +114,14 @@ def init_app(app: Flask) -> None:
             return None
         return user
 
-    from app.dashboard import bp as main_bp
-    from app.handover.views import bp as handover_bp
-    from app.manuals.views import bp as manuals_bp
-    from app.notices.views import bp as notices_bp
-    from app.org.views import admin_bp, auth_bp
-    from app.revisions.views import bp as revisions_bp
-    from app.rulings.views import bp as rulings_bp
-    from app.search.views import bp as search_bp
-
-    for blueprint in (main_bp, auth_bp, admin_bp, manuals_bp, revisions_bp, rulings_bp, search_bp, notices_bp,
-                      handover_bp):
-        app.register_blueprint(blueprint)
-
-    from app.cli import register as register_cli
-
-    register_cli(app)
+    for domain in DOMAINS:
+        domain.init_app(app)
 
     app.jinja_env.filters["wareki"] = wareki
     app.jinja_env.filters["wareki_datetime"] = wareki_datetime
     app.jinja_env.globals.update(can=lambda action, obj=None: permissions.can(current_user, action, obj),
-                                 nav_items=nav_items, page_url=page_url, unread_notices=unread_notices)
+                                 nav_items=nav_items, page_url=page_url, unread_notices=unread_notices,
+                                 audit_labels=audit.ACTION_LABELS)
 
     _register_error_pages(app)
 
@@ -140,69 +145,11 @@ def init_app(app: Flask) -> None:
         return resp
 
 
-def flash_error(err: TebikiError) -> None:
-    """A service's refusal as flash messages: the message, then every detail (row, field …)."""
-    flash(err.message, "error")
-    for detail in err.details:
-        flash(detail, "error")
-
-
-def login_required_for(blueprint: Any) -> None:
-    """Every page of the blueprint needs a logged-in user."""
-    from flask_login import login_required
-
-    @blueprint.before_request
-    @login_required
-    def _require_login() -> None:
-        return None
-
-
-def unread_notices() -> int:
-    """The badge on 通知 in the navigation."""
-    from app.notices.services import unread_count
-
-    if not current_user.is_authenticated:
-        return 0
-    return unread_count(db.session, current_user)
-
-
-def page_url(**changes: Any) -> str:
-    """The current URL with some query arguments replaced (pagination, sorting, filters)."""
-    args = request.args.to_dict()
-    for key, value in changes.items():
-        if value is None:
-            args.pop(key, None)
-        else:
-            args[key] = value
-    return url_for(request.endpoint or "main.dashboard", **(request.view_args or {}), **args)
-
-
-STATUS_TITLES = {
-    400: "入力内容に誤りがあります",
-    403: "権限がありません",
-    404: "ページが見つかりません",
-    405: "この操作はできません",
-    409: "他の操作と競合しました",
-    413: "ファイルが大きすぎます",
-    500: "システムエラーが発生しました",
-}
-
-
-def _wants_json() -> bool:
-    return request.path.startswith("/api/") or request.path == "/healthz"
-
-
-def error_response(status: int, message: str, details: list[str] | None = None) -> tuple[Any, int]:
-    if _wants_json():
-        return {"error": message, "details": details or []}, status
-    title = STATUS_TITLES.get(status, "エラー")
-    return render_template("error.html", status=status, title=title, message=message, details=details or []), status
-
-
 def _register_error_pages(app: Flask) -> None:
     @app.errorhandler(TebikiError)
     def tebiki_error(err: TebikiError):  # type: ignore[no-untyped-def]
-        return error_response(err.status, err.message, err.details)
+        db.session.rollback()  # a refusal changes nothing
+        return refused(err, app.view_functions.get(request.endpoint or ""))
 
     @app.errorhandler(CSRFError)
     def csrf_error(err: CSRFError):  # type: ignore[no-untyped-def]

@@ -70,7 +70,7 @@ def make_app(name: str, **extra: object) -> tuple[Flask, Path]:
             db.session.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
             db.session.commit()
         upgrade()
-        from app.cli import init_storage
+        from app.commandline import init_storage
         from app.seed import seed_demo_users
 
         init_storage()

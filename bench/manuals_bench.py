@@ -31,7 +31,7 @@ def main() -> None:
     from app.manuals.document import parse
     from app.manuals.importer import import_documents
     from app.org.models import User
-    from app.revisions import services as rev
+    from app.revisions import base, drafting, route
 
     owners = ["健康福祉局 保険年金課", "健康福祉局 介護保険課", "市民局 戸籍住民課", "こども若者局 運営支援課", "財政局 課税企画課"]
     with app.app_context():
@@ -58,19 +58,19 @@ def main() -> None:
         publish_ms: list[float] = []
         t = time.perf_counter()
         for n in range(args.revisions):
-            revision = rev.open_revision(db.session, tanto, big)
-            doc = parse(rev.current_text(revision))
+            revision = drafting.open_revision(db.session, tanto, big)
+            doc = parse(base.current_text(revision))
             lines = doc.body.split("\n")
             k = rng.randrange(5, len(lines))
             lines[k] = lines[k] + f"（第{n + 2}版で追記）"
-            rev.save_draft(db.session, tanto, revision, rev.DraftFields(
+            drafting.save_draft(db.session, tanto, revision, drafting.DraftFields(
                 title=doc.title, targets=doc.targets, tags=doc.tags, effective=doc.effective,
                 review_months=doc.review_months, body="\n".join(lines), reason=f"第{n + 2}版の改正"),
                 expected_head=revision.head_commit)
-            rev.submit(db.session, tanto, revision)
-            rev.approve(db.session, chief, revision)
+            route.submit(db.session, tanto, revision)
+            route.approve(db.session, chief, revision)
             t0 = time.perf_counter()
-            rev.approve(db.session, head, revision)  # the final 決裁: merge, commit, DB, signal
+            route.approve(db.session, head, revision)  # the final 決裁: merge, commit, DB, signal
             publish_ms.append((time.perf_counter() - t0) * 1000)
         print(f"published {args.revisions} revisions of one manual in {time.perf_counter() - t:.1f} s")
 

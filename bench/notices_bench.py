@@ -26,7 +26,7 @@ def main() -> None:
 
     from app.extensions import db
     from app.manuals.importer import import_documents
-    from app.notices import services as notices
+    from app.notices import delivery as notice_delivery
     from app.notices.models import MailOutbox, Notice, NoticeRead
     from app.org import structure
     from app.org.models import WARD, Unit, User
@@ -63,11 +63,11 @@ def main() -> None:
 
         fanout_ms = []
         for i in range(5):
-            pub = notices.Publication(
+            pub = notice_delivery.Publication(
                 kind="改正", title=manual.title, reason=f"第{i + 2}版の改正", summary="", owner_unit_id=manual.owner_unit_id,
                 due_date=today_jst() + timedelta(days=14), manual=manual, revision_id=None, number=i + 2)
             t = time.perf_counter()
-            created = notices.fan_out(db.session, pub, notices.ward_units(db.session, manual.target_names))
+            created = notice_delivery.fan_out(db.session, pub, notice_delivery.ward_units(db.session, manual.target_names))
             db.session.commit()
             fanout_ms.append((time.perf_counter() - t) * 1000)
         outbox = db.session.query(MailOutbox).count()
@@ -81,10 +81,10 @@ def main() -> None:
                        drafter_id=db.session.scalar(select(User.id)))
         db.session.add(rev)
         db.session.commit()
-        pub = notices.Publication(kind="改正", title=manual.title, reason="行列用", summary="",
+        pub = notice_delivery.Publication(kind="改正", title=manual.title, reason="行列用", summary="",
                                   owner_unit_id=manual.owner_unit_id, due_date=today_jst() + timedelta(days=14),
                                   manual=manual, revision_id=rev.id, number=9)
-        created = notices.fan_out(db.session, pub, notices.ward_units(db.session, manual.target_names))
+        created = notice_delivery.fan_out(db.session, pub, notice_delivery.ward_units(db.session, manual.target_names))
         db.session.commit()
         reads = []
         for notice in created:

@@ -87,14 +87,17 @@ class IsolatedClient(FlaskClient):
             _cv_app.set(None)  # type: ignore[arg-type]
             return FlaskClient.open(self, *args, **kwargs)
 
+        # The request sees what the test set up, and the test's next read sees what the request wrote
+        # (a test holding an old SQLite snapshot could not write after it).
+        db.session.commit()
         response = contextvars.copy_context().run(run)
-        db.session.expire_all()  # the test sees what the request committed
+        db.session.expire_all()
         return response
 
 
 @pytest.fixture
 def app(migrated: str, tmp_path: Path) -> Iterator[Flask]:
-    from app.cli import init_storage
+    from app.commandline import init_storage
     from app.org.services import seed_org
 
     app = create_app(make_config(migrated, tmp_path))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import subprocess
+import sys
+from pathlib import Path
 
 from flask import current_app
 
@@ -11,7 +13,11 @@ from app.manuals.document import parse
 from app.manuals.importer import import_documents
 from app.manuals.models import Manual
 from app.org.models import User
-from app.revisions import services as rev
+from app.revisions import base, drafting, route
+from app.revisions.models import Revision
+from app.revisions.publishing import Approval
+
+FLASK = str(Path(sys.executable).parent / "flask")
 
 BODY = """# {title}
 
@@ -55,25 +61,39 @@ def make_manual(slug: str = "test-manual", title: str = "テスト事務の手�
     return manual
 
 
-def revise(manual: Manual, drafter: str, old: str, new: str, reason: str = "記載を改める。") -> rev.Revision:
+def revise(manual: Manual, drafter: str, old: str, new: str, reason: str = "記載を改める。") -> Revision:
     """Open a revision and save it with one text replacement."""
-    revision = rev.open_revision(db.session, user(drafter), manual)
-    doc = parse(rev.current_text(revision))
+    revision = drafting.open_revision(db.session, user(drafter), manual)
+    doc = parse(base.current_text(revision))
     assert old in doc.body, old
-    fields = rev.DraftFields(title=doc.title, targets=doc.targets, tags=doc.tags, effective=doc.effective,
+    fields = drafting.DraftFields(title=doc.title, targets=doc.targets, tags=doc.tags, effective=doc.effective,
                              review_months=doc.review_months, body=doc.body.replace(old, new, 1), reason=reason)
-    rev.save_draft(db.session, user(drafter), revision, fields, expected_head=revision.head_commit)
+    drafting.save_draft(db.session, user(drafter), revision, fields, expected_head=revision.head_commit)
     db.session.commit()
     return revision
 
 
-def approve_all(revision: rev.Revision, chief: str = "hq.kakaricho", head: str = "hq.kacho") -> None:
-    rev.submit(db.session, revision.drafter, revision)
-    rev.approve(db.session, user(chief), revision)
-    rev.approve(db.session, user(head), revision)
+def approve_all(revision: Revision, chief: str = "hq.kakaricho", head: str = "hq.kacho") -> Approval:
+    """Submit, 審査 and 決裁 — committed, as the requests would be (the reactions run)."""
+    route.submit(db.session, revision.drafter, revision)
+    route.approve(db.session, user(chief), revision)
+    outcome = route.approve(db.session, user(head), revision)
+    db.session.commit()
+    return outcome
 
 
 def git(*args: str) -> str:
     """The real git CLI on the manuals repository."""
     return subprocess.run(["git", "--git-dir", current_app.config["MANUALS_REPO"], *args],
                           check=True, capture_output=True, text=True).stdout
+
+
+def submit(revision: Revision) -> None:
+    route.submit(db.session, revision.drafter, revision)
+    db.session.commit()
+
+
+def approve_step(revision: Revision, login: str) -> None:
+    """One approval that is not the final one (審査 / 合議)."""
+    route.approve(db.session, user(login), revision)
+    db.session.commit()

@@ -15,7 +15,7 @@ from flask import Flask
 
 from app.extensions import db
 from app.notices.models import Notice
-from app.revisions import services as rev
+from app.revisions import route
 from app.revisions.models import IN_REVIEW, PUBLISHED
 from app.search import services as search
 from tests.helpers import git, make_manual, revise, user
@@ -27,11 +27,12 @@ WORKER = textwrap.dedent("""
     from app import create_app
     from app.extensions import db
     from app.org.models import User
-    from app.revisions import services as rev
+    from app.revisions import base, route
     app = create_app()
     with app.app_context():
         head = db.session.query(User).filter_by(login="hq.kacho").one()
-        rev.approve(db.session, head, rev.get_revision(db.session, int(sys.argv[1])))
+        route.approve(db.session, head, base.get_revision(db.session, int(sys.argv[1])))
+        db.session.commit()
     print("finished")
 """)
 FLASK = str(Path(sys.executable).parent / "flask")
@@ -45,8 +46,8 @@ def env(app: Flask, **extra: str) -> dict[str, str]:
 def ready_for_final_approval():  # type: ignore[no-untyped-def]
     manual = make_manual()
     revision = revise(manual, "hq.tanto", "14日以内", "21日以内")
-    rev.submit(db.session, user("hq.tanto"), revision)
-    rev.approve(db.session, user("hq.kakaricho"), revision)
+    route.submit(db.session, user("hq.tanto"), revision)
+    route.approve(db.session, user("hq.kakaricho"), revision)
     db.session.commit()
     return manual, revision
 
@@ -69,7 +70,7 @@ def test_kill_at_each_step_then_doctor_repairs(app: Flask, fault: str) -> None:
     res = subprocess.run([FLASK, "--app", "app", "doctor"], env=env(app), capture_output=True, text=True, timeout=120)
     assert res.returncode == 0 and "問題 0件" in res.stdout, res.stdout  # … and nothing is left
 
-    db.session.expire_all()
+    db.session.rollback()  # a fresh snapshot: another process wrote
     assert revision.state == PUBLISHED and manual.current_version == 2
     assert git("rev-list", "--count", "main").strip() == "2"  # published exactly once
     assert db.session.query(Notice).filter_by(revision_id=revision.id).count() == 8  # 7 wards + owner copy
@@ -77,7 +78,7 @@ def test_kill_at_each_step_then_doctor_repairs(app: Flask, fault: str) -> None:
     assert hits and hits[0].hit.ref == manual.slug
     # Approving again is refused (it is published), and does not add a commit.
     with pytest.raises(Exception, match="公布済"):
-        rev.approve(db.session, user("hq.kacho"), revision)
+        route.approve(db.session, user("hq.kacho"), revision)
     assert git("rev-list", "--count", "main").strip() == "2"
 
 
@@ -88,7 +89,7 @@ def _mount(*args: str) -> None:
 
 def _check_nothing_changed(manual, revision) -> None:  # type: ignore[no-untyped-def]
     db.session.rollback()
-    db.session.expire_all()
+    db.session.rollback()  # a fresh snapshot: another process wrote
     assert revision.state == IN_REVIEW and manual.current_version == 1
     assert db.session.query(Notice).count() == 0
 
@@ -100,14 +101,14 @@ def test_read_only_repository_gives_a_clear_error_and_no_partial_state(app: Flas
     try:
         _mount("-o", "remount,bind,ro", repo)
         with pytest.raises(Exception) as exc:
-            rev.approve(db.session, user("hq.kacho"), revision)
+            route.approve(db.session, user("hq.kacho"), revision)
         message = str(exc.value)
         assert "読み取り専用" in message and "何も変更されていません" in message
     finally:
         subprocess.run(["umount", repo], check=True)
     _check_nothing_changed(manual, revision)
     assert git("rev-list", "--count", "main").strip() == "1"
-    rev.approve(db.session, user("hq.kacho"), revision)  # works once the repository is writable again
+    route.approve(db.session, user("hq.kacho"), revision)  # works once the repository is writable again
     assert revision.state == PUBLISHED
 
 
@@ -122,7 +123,7 @@ def test_full_disk_gives_a_clear_error_and_no_partial_state(app: Flask, tmp_path
         # Fill the file system to the last block.
         subprocess.run(["dd", "if=/dev/zero", f"of={small / 'fill'}", "bs=4k"], capture_output=True)
         with pytest.raises(Exception) as exc:
-            rev.approve(db.session, user("hq.kacho"), revision)
+            route.approve(db.session, user("hq.kacho"), revision)
         message = str(exc.value)
         assert "ディスクがいっぱい" in message and "何も変更されていません" in message
         _check_nothing_changed(manual, revision)

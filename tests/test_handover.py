@@ -75,9 +75,9 @@ def test_findings_catch_what_falls_through() -> None:
     overdue = managed("overdue", overdue=True)
     moved = managed("moved", manager="hq.kakaricho")
     moved.manager.unit_id = user("aoba.tanto").unit_id  # the manager left the owner unit
-    from app.revisions import services as rev
+    from app.revisions import drafting
 
-    idle = rev.open_revision(db.session, user("hq.tanto"), overdue)
+    idle = drafting.open_revision(db.session, user("hq.tanto"), overdue)
     idle.updated_at = now_utc() - timedelta(days=70)
     inquiry = rulings.file_inquiry(db.session, user("aoba.tanto"), kind="疑義照会", subject="古い照会", body="x",
                                    manual=no_manager)

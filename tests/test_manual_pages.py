@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from app.extensions import db
-from app.revisions import services as rev
+from app.revisions import base, drafting, route
 from app.wareki import today_jst
 from tests.conftest import csrf_token, login, post
 from tests.helpers import approve_all, make_manual, revise, user
@@ -68,7 +68,7 @@ def test_list_filters_sort_and_obsolete(client, published) -> None:
 
 def test_ward_user_cannot_draft_or_approve_over_http(client, published) -> None:
     revision = revise(published, "hq.tanto", "決定通知書", "決定通知書等")
-    rev.submit(db.session, user("hq.tanto"), revision)
+    route.submit(db.session, user("hq.tanto"), revision)
     db.session.commit()
     login(client, "aoba.kacho")
     assert post(client, "/manuals/test-manual/revise").status_code == 403
@@ -92,7 +92,7 @@ def test_other_hq_unit_cannot_edit(client, published) -> None:
 
 def test_drafter_sees_no_approve_button_and_return_needs_comment(client, published) -> None:
     revision = revise(published, "hq.tanto", "決定通知書", "決定通知書等")
-    rev.submit(db.session, user("hq.tanto"), revision)
+    route.submit(db.session, user("hq.tanto"), revision)
     db.session.commit()
     login(client, "hq.tanto")
     page = client.get(f"/revisions/{revision.id}").get_data(as_text=True)
@@ -112,9 +112,9 @@ def test_stale_edit_shows_both_versions_and_keeps_input(client, published) -> No
     opened = revision.head_commit
     assert opened in form
     # Someone else saves meanwhile.
-    other = rev.DraftFields(title="テスト事務の手引き", targets=["保険年金課"], tags=[], effective=None,
+    other = drafting.DraftFields(title="テスト事務の手引き", targets=["保険年金課"], tags=[], effective=None,
                             review_months=12, body="# 他の人の本文\n", reason="他の人")
-    rev.save_draft(db.session, user("hq.kakaricho"), revision, other, expected_head=opened)
+    drafting.save_draft(db.session, user("hq.kakaricho"), revision, other, expected_head=opened)
     db.session.commit()
     resp = post(client, f"/revisions/{revision.id}/edit", {
         "title": "テスト事務の手引き", "targets": "保険年金課", "tags": "", "effective": "2025-04-01",
@@ -124,7 +124,7 @@ def test_stale_edit_shows_both_versions_and_keeps_input(client, published) -> No
     assert "他の人の保存と重なりました" in html
     assert "# 他の人の本文" in html and "# 私の本文" in html
     db.session.expire_all()
-    assert "他の人の本文" in rev.current_text(revision)
+    assert "他の人の本文" in base.current_text(revision)
 
 
 def test_xss_in_draft_is_not_rendered(client, published) -> None:

@@ -14,9 +14,12 @@ from flask import Flask
 from app.errors import Conflict, NotFound, PermissionDenied
 from app.extensions import db
 from app.manuals.models import Manual
-from app.notices import services as notices
+from app.notices import figures as notice_figures
+from app.notices import inbox as notice_inbox
+from app.notices import mail as notice_mail
 from app.notices.models import CONFIRMED, PENDING, SENT, SUPERSEDED, MailOutbox, Notice, NoticeRead
 from app.org.models import Unit, User
+from app.usage import services as usage_services
 from app.wareki import now_utc, today_jst
 from tests.conftest import csrf_token, login, post
 from tests.helpers import approve_all, make_manual, revise, user
@@ -49,13 +52,14 @@ def test_publish_creates_one_notice_per_target_section_and_owner_copy() -> None:
 
 
 def test_due_days_set_at_publishing() -> None:
-    from app.revisions import services as rev
+    from app.revisions import route
 
     manual = make_manual()
     revision = revise(manual, "hq.tanto", "14日以内", "21日以内")
-    rev.submit(db.session, user("hq.tanto"), revision)
-    rev.approve(db.session, user("hq.kakaricho"), revision)
-    rev.approve(db.session, user("hq.kacho"), revision, notice_due_days=30)
+    route.submit(db.session, user("hq.tanto"), revision)
+    route.approve(db.session, user("hq.kakaricho"), revision)
+    route.approve(db.session, user("hq.kacho"), revision, notice_due_days=30)
+    db.session.commit()
     assert unit_notice(revision, "青葉区 保険年金課").due_date == today_jst() + timedelta(days=30)
 
 
@@ -63,67 +67,67 @@ def test_inbox_unread_read_and_confirm() -> None:
     manual = make_manual()
     revision = publish_revision(manual)
     tanto, kacho, chief = user("aoba.tanto"), user("aoba.kacho"), user("aoba.hoken.kakaricho")
-    assert notices.unread_count(db.session, tanto) == 1
-    assert notices.unread_count(db.session, user("izumi.hoken.tanto")) == 1
-    assert notices.unread_count(db.session, user("aoba.koseki.tanto")) == 0  # not a target section
+    assert notice_inbox.unread_count(db.session, tanto) == 1
+    assert notice_inbox.unread_count(db.session, user("izumi.hoken.tanto")) == 1
+    assert notice_inbox.unread_count(db.session, user("aoba.koseki.tanto")) == 0  # not a target section
     notice = unit_notice(revision, "青葉区 保険年金課")
-    notices.mark_read(db.session, tanto, notice)
-    notices.mark_read(db.session, tanto, notice)  # twice is once
-    assert notices.unread_count(db.session, tanto) == 0
+    notice_inbox.mark_read(db.session, tanto, notice)
+    notice_inbox.mark_read(db.session, tanto, notice)  # twice is once
+    assert notice_inbox.unread_count(db.session, tanto) == 0
     assert db.session.query(NoticeRead).count() == 1
-    status = dict((u.login, at) for u, at in notices.read_status(db.session, notice))
+    status = dict((u.login, at) for u, at in notice_inbox.read_status(db.session, notice))
     assert status["aoba.tanto"] is not None and status["aoba.kacho"] is None
     with pytest.raises(PermissionDenied, match="所属長"):
-        notices.confirm(db.session, tanto, notice)
+        notice_inbox.confirm(db.session, tanto, notice)
     with pytest.raises(PermissionDenied, match="所属長"):
-        notices.confirm(db.session, chief, notice)
-    notices.set_delegate(db.session, kacho, chief, True)
-    notices.confirm(db.session, chief, notice, "朝礼で説明済み")
+        notice_inbox.confirm(db.session, chief, notice)
+    notice_inbox.set_delegate(db.session, kacho, chief, True)
+    notice_inbox.confirm(db.session, chief, notice, "朝礼で説明済み")
     assert notice.status == CONFIRMED and notice.confirmed_by_name == chief.name
-    with pytest.raises(Conflict, match="既に周知済"):
-        notices.confirm(db.session, kacho, notice)
+    with pytest.raises(Conflict, match="すでに周知済"):
+        notice_inbox.confirm(db.session, kacho, notice)
     with pytest.raises(PermissionDenied):
-        notices.confirm(db.session, user("izumi.hoken.kacho"), notice)  # another ward's head
+        notice_inbox.confirm(db.session, user("izumi.hoken.kacho"), notice)  # another ward's head
 
 
 def test_newer_revision_supersedes_and_needs_its_own_confirmation() -> None:
     manual = make_manual()
     first = publish_revision(manual)
     old = unit_notice(first, "青葉区 保険年金課")
-    notices.confirm(db.session, user("aoba.kacho"), old)
+    notice_inbox.confirm(db.session, user("aoba.kacho"), old)
     izumi_old = unit_notice(first, "泉区 保険年金課")
     second = publish_revision(manual, "決定通知書を郵送する。", "決定通知書を郵送又は交付する。")
     db.session.expire_all()
     assert old.status == CONFIRMED  # a confirmed one stays confirmed …
     assert izumi_old.status == SUPERSEDED  # … a pending one is superseded, not overdue
-    assert not notices.is_overdue(izumi_old, today_jst() + timedelta(days=60))
+    assert not notice_inbox.is_overdue(izumi_old, today_jst() + timedelta(days=60))
     new = unit_notice(second, "青葉区 保険年金課")
     assert new.status == PENDING  # the earlier confirmation does not count for the new revision
     with pytest.raises(Conflict, match="失効"):
-        notices.confirm(db.session, user("izumi.hoken.kacho"), izumi_old)
+        notice_inbox.confirm(db.session, user("izumi.hoken.kacho"), izumi_old)
 
 
 def test_matrix_shows_each_ward_and_is_for_the_owner() -> None:
     manual = make_manual()
     revision = publish_revision(manual)
     notice = unit_notice(revision, "青葉区 保険年金課")
-    notices.mark_read(db.session, user("izumi.hoken.tanto"), unit_notice(revision, "泉区 保険年金課"))
-    notices.confirm(db.session, user("aoba.kacho"), notice)
+    notice_inbox.mark_read(db.session, user("izumi.hoken.tanto"), unit_notice(revision, "泉区 保険年金課"))
+    notice_inbox.confirm(db.session, user("aoba.kacho"), notice)
     late = unit_notice(revision, "若林区 保険年金課")
     late.due_date = today_jst() - timedelta(days=1)
-    m = notices.matrix(db.session, user("hq.tanto"), revision_id=revision.id)
+    m = notice_figures.matrix(db.session, user("hq.tanto"), revision_id=revision.id)
     assert m.cells[("青葉区", "保険年金課")].label == "周知済"
     assert m.cells[("泉区", "保険年金課")].label == "既読のみ"
     assert m.cells[("若林区", "保険年金課")].label == "期限超過"
     assert m.cells[("太白区", "保険年金課")].label == "未読"
     assert m.totals() == {"confirmed": 1, "read": 1, "overdue": 1, "unread": 4}
-    rows = notices.matrix_rows(m)
+    rows = notice_figures.matrix_rows(m)
     assert rows[0][:3] == ["区役所・総合支所", "課", "状態"] and len(rows) == 8
     with pytest.raises(PermissionDenied):
-        notices.matrix(db.session, user("aoba.kacho"), revision_id=revision.id)
+        notice_figures.matrix(db.session, user("aoba.kacho"), revision_id=revision.id)
     with pytest.raises(PermissionDenied):
-        notices.matrix(db.session, user("kaigo.hq.tanto"), revision_id=revision.id)
-    assert notices.matrix(db.session, user("admin"), revision_id=revision.id).cells
+        notice_figures.matrix(db.session, user("kaigo.hq.tanto"), revision_id=revision.id)
+    assert notice_figures.matrix(db.session, user("admin"), revision_id=revision.id).cells
 
 
 def test_pages_badge_open_marks_read_and_exports(client) -> None:
@@ -164,9 +168,9 @@ def test_usage_counts_and_gap_list(client) -> None:
     client.get("/manuals/test-manual")
     client.get("/manuals/test-manual")
     search.search(db.session, user("aoba.tanto"), "存在しない語句")
-    rows = notices.usage_by_office(db.session, manual.owner_unit_id, notices.recent_months(1))
+    rows = usage_services.usage_by_office(db.session, manual.owner_unit_id, usage_services.recent_months(1))
     assert rows[0]["total"] == 2 and rows[0]["cells"][("青葉区", today_jst().strftime("%Y-%m"))] == 2
-    gaps = notices.gap_list(db.session, now_utc() - timedelta(days=1))
+    gaps = usage_services.gap_list(db.session, now_utc() - timedelta(days=1))
     assert gaps[0][:3] == ("存在しない語句", "青葉区", 1)
     client.post("/logout", data={"csrf_token": csrf_token(client, "/dashboard")})
     login(client, "hq.tanto")
@@ -184,6 +188,7 @@ def test_ruling_published_is_announced_to_its_manual_sections() -> None:
     rulings.save_answer(db.session, user("hq.tanto"), inquiry, answer="回答", basis="根拠", tags=[], share_all=True,
                         submit=True)
     rulings.approve(db.session, user("hq.kacho"), inquiry)
+    db.session.commit()
     rows = db.session.query(Notice).filter_by(ruling_id=inquiry.id).all()
     assert len([n for n in rows if not n.owner_copy]) == 7 and rows[0].kind == "判断事例"
     # a ruling without a manual goes to the sections named when answering (default 総務課)
@@ -192,6 +197,7 @@ def test_ruling_published_is_announced_to_its_manual_sections() -> None:
     rulings.save_answer(db.session, user("hq.tanto"), free, answer="回答", basis="根拠", tags=[], share_all=True,
                         submit=True, notice_sections=["税務課"])
     rulings.approve(db.session, user("hq.kacho"), free)
+    db.session.commit()
     sections = {n.unit.section for n in db.session.query(Notice).filter_by(ruling_id=free.id) if not n.owner_copy}
     assert sections == {"税務課"}
 
@@ -234,13 +240,13 @@ def test_every_target_user_gets_exactly_one_mail(smtp) -> None:
     expected = {u.email for u in db.session.query(User)
                 .join(Unit).filter(Unit.section == "保険年金課") if u.email}
     assert len(expected) == 7 * 3 + 3  # 7 ward sections × 3 staff + the owner unit's 3
-    result = notices.send_queued(db.session)
+    result = notice_mail.send_queued(db.session)
     assert result.sent == len(expected)
     to = [rcpt for rcpts, _ in inbox.messages for rcpt in rcpts]
     assert sorted(to) == sorted(expected)  # exactly one each
     body = inbox.messages[0][1].decode("utf-8", "replace")
     assert "Subject:" in body
-    assert notices.send_queued(db.session).sent == 0  # nothing sent twice
+    assert notice_mail.send_queued(db.session).sent == 0  # nothing sent twice
 
 
 def test_mail_stays_queued_while_smtp_is_down_and_goes_out_later(smtp) -> None:
@@ -248,7 +254,7 @@ def test_mail_stays_queued_while_smtp_is_down_and_goes_out_later(smtp) -> None:
     manual = make_manual()
     publish_revision(manual)  # SMTP server not started: unreachable
     total = db.session.query(MailOutbox).count()
-    result = notices.send_queued(db.session)
+    result = notice_mail.send_queued(db.session)
     assert result.sent == 0 and result.retried >= 1
     db.session.expire_all()
     assert db.session.query(MailOutbox).filter(MailOutbox.status == SENT).count() == 0
@@ -261,7 +267,7 @@ def test_mail_stays_queued_while_smtp_is_down_and_goes_out_later(smtp) -> None:
     db.session.commit()
     deadline = time.time() + 20
     while time.time() < deadline and db.session.query(MailOutbox).filter(MailOutbox.status == SENT).count() < total:
-        notices.send_queued(db.session)
+        notice_mail.send_queued(db.session)
         db.session.expire_all()
     assert db.session.query(MailOutbox).filter(MailOutbox.status == SENT).count() == total
     assert len(inbox.messages) == total  # none lost, none twice
@@ -277,7 +283,7 @@ def test_a_crash_between_send_and_mark_sent_resends_once_with_the_same_message_i
     row.status = "sending"
     row.next_attempt_at = now_utc() - timedelta(minutes=30)
     db.session.commit()
-    notices.send_queued(db.session)
+    notice_mail.send_queued(db.session)
     resent = [content for _, content in inbox.messages if row.message_id.encode() in content]
     assert len(resent) == 1  # retried once, with its stable Message-ID
 
@@ -287,26 +293,26 @@ def test_remind_mails_heads_once_a_day(smtp) -> None:
     controller.start()
     manual = make_manual()
     revision = publish_revision(manual)
-    notices.send_queued(db.session)
+    notice_mail.send_queued(db.session)
     inbox.messages.clear()
     for n in db.session.query(Notice).filter_by(revision_id=revision.id):
         n.due_date = today_jst() - timedelta(days=1)
-    notices.confirm(db.session, user("aoba.kacho"), unit_notice(revision, "青葉区 保険年金課"))
+    notice_inbox.confirm(db.session, user("aoba.kacho"), unit_notice(revision, "青葉区 保険年金課"))
     db.session.commit()
-    assert notices.remind(db.session) == 6  # the 6 other ward heads
-    notices.send_queued(db.session)
+    assert notice_mail.remind(db.session) == 6  # the 6 other ward heads
+    notice_mail.send_queued(db.session)
     heads = sorted(r for rcpts, _ in inbox.messages for r in rcpts)
     assert len(heads) == 6 and all(".kacho@" in h for h in heads) and "aoba.kacho@city.example.lg.jp" not in heads
-    assert notices.remind(db.session) == 0  # not twice the same day
+    assert notice_mail.remind(db.session) == 0  # not twice the same day
 
 
 def test_send_without_mail_server_is_a_clear_error(app: Flask) -> None:
     from app.errors import ValidationError
 
     with pytest.raises(ValidationError, match="MAIL_SERVER"):
-        notices.send_queued(db.session)
+        notice_mail.send_queued(db.session)
     with pytest.raises(NotFound):
-        notices.get_notice(db.session, user("aoba.tanto"), 999)
+        notice_inbox.get_notice(db.session, user("aoba.tanto"), 999)
 
 
 def test_confirm_over_http(client) -> None:

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 from flask import Flask
 
-from app import signals
+from app import events
 from app.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from app.extensions import db
 from app.manuals import services as manuals
@@ -15,8 +15,8 @@ from app.manuals.document import parse
 from app.manuals.importer import import_documents
 from app.manuals.models import Manual, ManualVersion
 from app.org.services import find_unit
-from app.revisions import services as rev
-from app.revisions.models import CONSULTATION, DRAFT, IN_REVIEW, PUBLISHED, WITHDRAWN
+from app.revisions import base, consultation, drafting, models, publishing, route
+from app.revisions.models import CONSULTATION, DRAFT, IN_REVIEW, PUBLISHED, PUBLISHING, WITHDRAWN
 from app.wareki import today_jst
 from tests.helpers import approve_all, git, make_manual, manual_text, revise, user
 
@@ -25,29 +25,28 @@ pytestmark = pytest.mark.usefixtures("demo_users")
 
 def test_full_lifecycle_writes_one_commit_per_published_version(app: Flask) -> None:
     manual = make_manual()
-    received = []
-
-    def listener(_sender: object, **kw: object) -> None:
-        received.append(kw)
-
-    signals.revision_published.connect(listener)
-    try:
-        revision = revise(manual, "hq.tanto", "14日以内", "30日以内", reason="審査期間を改める。")
-        rev.start_consultation(db.session, user("hq.tanto"), revision, today_jst() + timedelta(days=7))
-        comment = rev.add_comment(db.session, user("aoba.tanto"), revision, anchor="3-審査", body="期間の根拠を示してほしい。")
-        db.session.commit()
-        with pytest.raises(ValidationError, match="未対応"):
-            rev.submit(db.session, user("hq.tanto"), revision)
-        with pytest.raises(ValidationError, match="理由"):
-            rev.dispose_comment(db.session, user("hq.tanto"), comment, disposition="not_reflected", reason="")
-        rev.dispose_comment(db.session, user("hq.tanto"), comment, disposition="reflected", reason="根拠を追記")
-        rev.submit(db.session, user("hq.tanto"), revision)
-        assert revision.state == IN_REVIEW
-        assert rev.approve(db.session, user("hq.kakaricho"), revision, "確認") is False
-        assert rev.approve(db.session, user("hq.kacho"), revision) is True
-    finally:
-        signals.revision_published.disconnect(listener)
-    assert received == [{"revision_id": revision.id, "manual_id": manual.id, "number": 2, "kind": "revise"}]
+    revision = revise(manual, "hq.tanto", "14日以内", "30日以内", reason="審査期間を改める。")
+    consultation.start_consultation(db.session, user("hq.tanto"), revision, today_jst() + timedelta(days=7))
+    comment = consultation.add_comment(db.session, user("aoba.tanto"), revision, anchor="3-審査", body="期間の根拠を示してほしい。")
+    db.session.commit()
+    with pytest.raises(ValidationError, match="未対応"):
+        route.submit(db.session, user("hq.tanto"), revision)
+    with pytest.raises(ValidationError, match="理由"):
+        consultation.dispose_comment(db.session, user("hq.tanto"), revision, comment, disposition="not_reflected",
+                                     reason="")
+    consultation.dispose_comment(db.session, user("hq.tanto"), revision, comment, disposition="reflected",
+                                 reason="根拠を追記")
+    route.submit(db.session, user("hq.tanto"), revision)
+    assert revision.state == IN_REVIEW
+    assert route.approve(db.session, user("hq.kakaricho"), revision, "確認").final is False
+    outcome = route.approve(db.session, user("hq.kacho"), revision)
+    assert outcome.final and outcome.published is not None and outcome.published.number == 2
+    db.session.commit()
+    # What follows the publication was written with it, one reaction per consumer, and has run.
+    reactions = db.session.query(events.Reaction).filter_by(topic="manual.published").all()
+    assert sorted(r.consumer for r in reactions) == ["notices", "ruling_flags", "search_index"]
+    assert {r.status for r in reactions} == {"done"}
+    assert reactions[0].data == {"revision_id": revision.id, "manual_id": manual.id, "number": 2}
     db.session.expire_all()
     assert revision.state == PUBLISHED and revision.number == 2
     assert manual.current_version == 2
@@ -73,15 +72,17 @@ def test_full_lifecycle_writes_one_commit_per_published_version(app: Flask) -> N
 def test_drafter_cannot_approve_and_return_needs_comment() -> None:
     manual = make_manual()
     revision = revise(manual, "hq.kakaricho", "受付印を押す。", "受付印を押し、受付簿に記録する。")
-    rev.submit(db.session, user("hq.kakaricho"), revision)
+    route.submit(db.session, user("hq.kakaricho"), revision)
     # The drafter is the 係長 here: the route skips nobody, and the drafter may not approve.
     with pytest.raises(PermissionDenied, match="起案者は自分の改正案を承認できません"):
-        rev.approve(db.session, user("hq.kakaricho"), revision)
+        route.approve(db.session, user("hq.kakaricho"), revision)
     with pytest.raises(PermissionDenied):
-        rev.approve(db.session, user("aoba.kacho"), revision)  # a ward head is not on the route
+        route.approve(db.session, user("aoba.kacho"), revision)  # a ward head is not on the route
     with pytest.raises(ValidationError, match="差戻しの理由"):
-        rev.return_revision(db.session, user("hq.kacho"), revision, "  ")
-    rev.return_revision(db.session, user("hq.kacho"), revision, "表現を見直してください。")
+        route.return_revision(db.session, user("hq.kacho"), revision, "  ")
+    route.return_revision(db.session, user("hq.kacho"), revision, "表現を見直してください。")
+    db.session.commit()
+    db.session.expire_all()
     assert revision.state == DRAFT and revision.steps == []
     assert [e.action for e in revision.events][-1] == "return"
     assert revision.events[-1].comment == "表現を見直してください。"
@@ -92,28 +93,28 @@ def test_one_person_cannot_approve_two_steps() -> None:
     manual = make_manual()
     revision = revise(manual, "hq.tanto", "受付印を押す。", "受付印を押す。（電子申請を除く。）")
     kacho = user("hq.kacho")
-    rev.submit(db.session, user("hq.tanto"), revision)
+    route.submit(db.session, user("hq.tanto"), revision)
     # 課長 is not a 係長: cannot do the 審査 step
     with pytest.raises(PermissionDenied, match="審査"):
-        rev.approve(db.session, kacho, revision)
+        route.approve(db.session, kacho, revision)
 
 
 def test_ward_and_other_units_cannot_draft_or_edit() -> None:
     manual = make_manual()
     with pytest.raises(PermissionDenied, match="所管課の職員のみ"):
-        rev.open_revision(db.session, user("aoba.tanto"), manual)
+        drafting.open_revision(db.session, user("aoba.tanto"), manual)
     with pytest.raises(PermissionDenied, match="所管課の職員のみ"):
-        rev.open_revision(db.session, user("kaigo.hq.tanto"), manual)
+        drafting.open_revision(db.session, user("kaigo.hq.tanto"), manual)
     with pytest.raises(PermissionDenied, match="本庁"):
-        rev.create_manual(db.session, user("aoba.kacho"), slug="x-y", fields=rev.DraftFields(
+        drafting.create_manual(db.session, user("aoba.kacho"), slug="x-y", fields=drafting.DraftFields(
             title="x", targets=["保険年金課"], tags=[], effective=None, review_months=12, body="x", reason="x"))
     revision = revise(manual, "hq.tanto", "14日以内", "21日以内")
-    fields = rev.DraftFields(title="改ざん", targets=["保険年金課"], tags=[], effective=None, review_months=12,
+    fields = drafting.DraftFields(title="改ざん", targets=["保険年金課"], tags=[], effective=None, review_months=12,
                              body="x", reason="x")
     with pytest.raises(PermissionDenied):
-        rev.save_draft(db.session, user("kaigo.hq.kacho"), revision, fields, expected_head=revision.head_commit)
+        drafting.save_draft(db.session, user("kaigo.hq.kacho"), revision, fields, expected_head=revision.head_commit)
     with pytest.raises(PermissionDenied):
-        rev.withdraw(db.session, user("aoba.kacho"), revision)
+        route.withdraw(db.session, user("aoba.kacho"), revision)
 
 
 def test_ward_sees_drafts_only_under_consultation() -> None:
@@ -123,43 +124,43 @@ def test_ward_sees_drafts_only_under_consultation() -> None:
     revision = revise(manual, "hq.tanto", "14日以内", "21日以内")
     assert not can(user("aoba.tanto"), "revision.view", revision)
     assert can(user("hq.kakaricho"), "revision.view", revision)
-    rev.start_consultation(db.session, user("hq.tanto"), revision, today_jst() + timedelta(days=3))
+    consultation.start_consultation(db.session, user("hq.tanto"), revision, today_jst() + timedelta(days=3))
     assert can(user("aoba.tanto"), "revision.view", revision)
     assert not can(user("aoba.koseki.tanto"), "revision.view", revision)  # not a target section
     with pytest.raises(PermissionDenied):
-        rev.add_comment(db.session, user("aoba.koseki.tanto"), revision, anchor="", body="x")
+        consultation.add_comment(db.session, user("aoba.koseki.tanto"), revision, anchor="", body="x")
 
 
 def test_consultation_deadline_and_comment_checks() -> None:
     manual = make_manual()
     revision = revise(manual, "hq.tanto", "14日以内", "21日以内")
     with pytest.raises(ValidationError, match="明日以降"):
-        rev.start_consultation(db.session, user("hq.tanto"), revision, today_jst())
-    rev.start_consultation(db.session, user("hq.tanto"), revision, today_jst() + timedelta(days=1))
+        consultation.start_consultation(db.session, user("hq.tanto"), revision, today_jst())
+    consultation.start_consultation(db.session, user("hq.tanto"), revision, today_jst() + timedelta(days=1))
     with pytest.raises(ValidationError, match="見出し"):
-        rev.add_comment(db.session, user("aoba.tanto"), revision, anchor="no-such", body="x")
+        consultation.add_comment(db.session, user("aoba.tanto"), revision, anchor="no-such", body="x")
     with pytest.raises(ValidationError, match="意見の内容"):
-        rev.add_comment(db.session, user("aoba.tanto"), revision, anchor="", body=" ")
+        consultation.add_comment(db.session, user("aoba.tanto"), revision, anchor="", body=" ")
     revision.consultation_deadline = today_jst() - timedelta(days=1)
     with pytest.raises(Conflict, match="期限"):
-        rev.add_comment(db.session, user("aoba.tanto"), revision, anchor="", body="遅れた意見")
+        consultation.add_comment(db.session, user("aoba.tanto"), revision, anchor="", body="遅れた意見")
 
 
 def test_stale_save_is_refused_with_both_versions() -> None:
     manual = make_manual()
     revision = revise(manual, "hq.tanto", "14日以内", "21日以内")
     opened_at = revision.head_commit
-    doc = parse(rev.current_text(revision))
-    mine = rev.DraftFields(title=doc.title, targets=doc.targets, tags=doc.tags, effective=doc.effective,
+    doc = parse(base.current_text(revision))
+    mine = drafting.DraftFields(title=doc.title, targets=doc.targets, tags=doc.tags, effective=doc.effective,
                            review_months=12, body=doc.body + "\n追記A\n", reason="理由")
-    theirs = rev.DraftFields(**{**mine.__dict__, "body": doc.body + "\n追記B\n"})
-    rev.save_draft(db.session, user("hq.kakaricho"), revision, theirs, expected_head=opened_at)
+    theirs = drafting.DraftFields(**{**mine.__dict__, "body": doc.body + "\n追記B\n"})
+    drafting.save_draft(db.session, user("hq.kakaricho"), revision, theirs, expected_head=opened_at)
     db.session.commit()
-    with pytest.raises(rev.StaleDraft) as exc:
-        rev.save_draft(db.session, user("hq.tanto"), revision, mine, expected_head=opened_at)
+    with pytest.raises(drafting.StaleDraft) as exc:
+        drafting.save_draft(db.session, user("hq.tanto"), revision, mine, expected_head=opened_at)
     db.session.rollback()
     assert "追記B" in exc.value.theirs and exc.value.theirs_by == "鈴木 美香"
-    assert "追記B" in rev.current_text(revision) and "追記A" not in rev.current_text(revision)
+    assert "追記B" in base.current_text(revision) and "追記A" not in base.current_text(revision)
 
 
 def test_two_drafts_touching_different_sections_both_publish() -> None:
@@ -174,63 +175,54 @@ def test_two_drafts_touching_different_sections_both_publish() -> None:
     assert git("rev-list", "--count", "main").strip() == "3"
 
 
-def test_conflicting_drafts_send_the_second_back_with_both_sides() -> None:
+def test_conflicting_drafts_send_the_second_back_without_markers() -> None:
     manual = make_manual()
     first = revise(manual, "hq.tanto", "14日以内", "21日以内")
     second = revise(manual, "hq.tanto", "14日以内", "30日以内")
     approve_all(first)
-    with pytest.raises(rev.PublishConflict, match="競合を解消"):
-        approve_all(second)
+    outcome = approve_all(second)
+    assert outcome.conflict and outcome.published is None
     db.session.expire_all()
-    assert second.state == DRAFT and second.conflict_text is not None
-    assert "21日以内" in second.conflict_text  # main's side is shown
-    text = rev.current_text(second)
-    assert "<<<<<<<" in text and "30日以内" in text and "21日以内" in text
+    assert second.state == DRAFT and second.conflict_data is not None
+    assert "21日以内" in second.conflict_text  # main's side is kept for the resolution page
+    text = base.current_text(second)
+    assert "<<<<<<<" not in text and "30日以内" in text  # the draft itself is never damaged
+    parse(text)  # and still opens
     assert manual.current_version == 2
-    with pytest.raises(ValidationError):
-        rev.submit(db.session, user("hq.tanto"), second)  # markers left in
-    # The drafter resolves it; it then publishes on top of the first.
-    doc = parse(text)
-    resolved = doc.body.split("<<<<<<<")[0] + "申請内容を審査し、30日以内に決定する。\n" + doc.body.split(">>>>>>>")[1].split(
-        "\n", 1)[1]
-    fields = rev.DraftFields(title=doc.title, targets=doc.targets, tags=doc.tags, effective=doc.effective,
-                             review_months=12, body=resolved, reason="再起案")
-    rev.save_draft(db.session, user("hq.tanto"), second, fields, expected_head=second.head_commit)
-    assert second.conflict_text is None
-    approve_all(second)
-    db.session.expire_all()
-    assert manual.current_version == 3
-    assert "30日以内" in git("show", "main:manuals/test-manual.md")
+    assert git("rev-list", "--count", "main").strip() == "2"  # nothing of the second was published
+    with pytest.raises(ValidationError) as err:
+        route.submit(db.session, user("hq.tanto"), second)
+    assert any("競合" in d for d in err.value.details)
 
 
 def test_withdraw_and_invalid_transitions() -> None:
     manual = make_manual()
     revision = revise(manual, "hq.tanto", "14日以内", "21日以内")
     with pytest.raises(Conflict, match="承認"):
-        rev.approve(db.session, user("hq.kakaricho"), revision)
-    rev.withdraw(db.session, user("hq.tanto"), revision, "見送り")
+        route.approve(db.session, user("hq.kakaricho"), revision)
+    route.withdraw(db.session, user("hq.tanto"), revision, "見送り")
     assert revision.state == WITHDRAWN
-    with pytest.raises(Conflict, match="取下げ"):
-        rev.submit(db.session, user("hq.tanto"), revision)
+    with pytest.raises(Conflict, match="すでに取り下げられています"):
+        route.submit(db.session, user("hq.tanto"), revision)
 
 
 def test_submit_requires_reason_and_a_change() -> None:
     manual = make_manual()
-    revision = rev.open_revision(db.session, user("hq.tanto"), manual)
+    revision = drafting.open_revision(db.session, user("hq.tanto"), manual)
     with pytest.raises(ValidationError) as exc:
-        rev.submit(db.session, user("hq.tanto"), revision)
+        route.submit(db.session, user("hq.tanto"), revision)
     assert any("改正理由" in d for d in exc.value.details)
     assert any("変更されていません" in d for d in exc.value.details)
 
 
 def test_create_new_manual_and_abolish_it() -> None:
-    fields = rev.DraftFields(title="新しい手引き", targets=["保険年金課", "戸籍住民課"], tags=["新規"],
+    fields = drafting.DraftFields(title="新しい手引き", targets=["保険年金課", "戸籍住民課"], tags=["新規"],
                              effective=date(2025, 4, 1), review_months=24, body="# 新しい手引き\n\n## 1 目的\n本文\n",
                              reason="新規制定")
     with pytest.raises(ValidationError) as exc:
-        rev.create_manual(db.session, user("hq.tanto"), slug="Bad Slug", fields=fields)
+        drafting.create_manual(db.session, user("hq.tanto"), slug="Bad Slug", fields=fields)
     assert any("識別名" in d for d in exc.value.details)
-    revision = rev.create_manual(db.session, user("hq.tanto"), slug="new-manual", fields=fields)
+    revision = drafting.create_manual(db.session, user("hq.tanto"), slug="new-manual", fields=fields)
     db.session.commit()
     manual = revision.manual
     assert not manual.is_published
@@ -241,7 +233,7 @@ def test_create_new_manual_and_abolish_it() -> None:
     assert manual.current_version == 1 and manual.status == "active"
     assert manual.target_names == ["保険年金課", "戸籍住民課"]
 
-    abolish = rev.open_revision(db.session, user("hq.tanto"), manual, kind="obsolete")
+    abolish = drafting.open_revision(db.session, user("hq.tanto"), manual, kind="obsolete")
     abolish.reason = "制度の廃止に伴い廃止する。"
     approve_all(abolish)
     db.session.expire_all()
@@ -252,7 +244,7 @@ def test_create_new_manual_and_abolish_it() -> None:
     assert manual not in db.session.scalars(manuals.manuals_query()).all()
     assert manual in db.session.scalars(manuals.manuals_query(include_obsolete=True)).all()
     with pytest.raises(Conflict):
-        rev.open_revision(db.session, user("hq.tanto"), manual)
+        drafting.open_revision(db.session, user("hq.tanto"), manual)
 
 
 def test_as_of_date() -> None:
@@ -323,50 +315,56 @@ def test_import_command_writes_one_commit_per_manual(app: Flask, tmp_path) -> No
     assert db.session.query(ManualVersion).count() == 2
 
 
-def crash_after_git_commit(revision: rev.Revision) -> None:
+def crash_after_git_commit(revision: models.Revision) -> None:
     """The final 決裁, with the process dying between the git commit and the DB commit."""
-    original = rev._record_published
+    original = publishing.record
 
     def boom(*_a: object, **_kw: object) -> None:
         raise RuntimeError("crash after git commit")
 
-    rev._record_published = boom
+    publishing.record = boom
     try:
         with pytest.raises(RuntimeError):
-            rev.approve(db.session, user("hq.kacho"), revision)
+            route.approve(db.session, user("hq.kacho"), revision)
     finally:
-        rev._record_published = original
+        publishing.record = original
     db.session.rollback()
 
 
 def test_publish_is_idempotent_after_a_crash_between_git_and_db(app: Flask) -> None:
     manual = make_manual()
     revision = revise(manual, "hq.tanto", "14日以内", "21日以内")
-    rev.submit(db.session, user("hq.tanto"), revision)
-    rev.approve(db.session, user("hq.kakaricho"), revision)
+    route.submit(db.session, user("hq.tanto"), revision)
+    route.approve(db.session, user("hq.kakaricho"), revision)
     db.session.commit()
 
     crash_after_git_commit(revision)
     assert git("rev-list", "--count", "main").strip() == "2"  # the commit landed
     db.session.expire_all()
-    assert revision.state == IN_REVIEW
-    # Approving again finds the commit instead of writing a second one.
-    rev.approve(db.session, user("hq.kacho"), revision)
+    # The decision and the intent were committed before main moved.
+    assert revision.state == PUBLISHING
+    (intent,) = db.session.query(models.Publication).filter_by(revision_id=revision.id).all()
+    assert intent.status == "pending" and intent.commit_sha == git("rev-parse", "main").strip()
+    with pytest.raises(Conflict, match="すでに決裁されています"):
+        route.approve(db.session, user("hq.kacho"), revision)  # a second 決裁 is refused …
+    db.session.rollback()
+    # … and completing the intent finds the commit instead of writing a second one.
+    assert len(publishing.complete_pending(db.session, older_than=timedelta(0))) == 1
     assert git("rev-list", "--count", "main").strip() == "2"
     db.session.expire_all()
-    assert revision.state == PUBLISHED and manual.current_version == 2
+    assert revision.state == PUBLISHED and manual.current_version == 2 and intent.status == "done"
 
 
 def test_consult_unit_adds_a_step() -> None:
     manual = make_manual()
     revision = revise(manual, "hq.tanto", "14日以内", "21日以内")
-    rev.submit(db.session, user("hq.tanto"), revision, consult_unit=find_unit(db.session, "健康福祉局 介護保険課"))
+    route.submit(db.session, user("hq.tanto"), revision, consult_unit=find_unit(db.session, "健康福祉局 介護保険課"))
     assert [s.meaning for s in revision.steps] == ["審査", "合議", "決裁"]
-    rev.approve(db.session, user("hq.kakaricho"), revision)
+    route.approve(db.session, user("hq.kakaricho"), revision)
     with pytest.raises(PermissionDenied):
-        rev.approve(db.session, user("hq.kacho"), revision)  # 合議 belongs to 介護保険課
-    rev.approve(db.session, user("kaigo.hq.kacho"), revision)
-    rev.approve(db.session, user("hq.kacho"), revision)
+        route.approve(db.session, user("hq.kacho"), revision)  # 合議 belongs to 介護保険課
+    route.approve(db.session, user("kaigo.hq.kacho"), revision)
+    route.approve(db.session, user("hq.kacho"), revision)
     assert revision.state == PUBLISHED
     assert [e.meaning for e in revision.events if e.action == "approve"] == ["審査", "合議", "決裁"]
     assert CONSULTATION  # state names are exported for templates
@@ -378,8 +376,8 @@ def test_doctor_finds_and_repairs_a_half_done_publish(app: Flask) -> None:
 
     manual = make_manual()
     revision = revise(manual, "hq.tanto", "14日以内", "21日以内")
-    rev.submit(db.session, user("hq.tanto"), revision)
-    rev.approve(db.session, user("hq.kakaricho"), revision)
+    route.submit(db.session, user("hq.tanto"), revision)
+    route.approve(db.session, user("hq.kakaricho"), revision)
     db.session.commit()
     assert check(db.session) == []
     crash_after_git_commit(revision)

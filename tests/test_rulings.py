@@ -172,6 +172,7 @@ def test_import_csv_all_or_nothing_with_row_numbers(manual, tmp_path) -> None:
     write_csv(path, [good, ["R2024-002", "税の分納", "分納したい", "可", "", "泉区 納税課", "2024-04-01",
                             "2024-04-02", "", "分納"]])
     imported = import_file(db.session, path)
+    db.session.commit()
     assert [r.number for r in imported] == ["R2024-001", "R2024-002"]
     assert imported[0].asking_unit.name == "青葉区 保険年金課"  # office only: the manual's target section
     assert imported[1].owner_unit.name == "総務局 コンプライアンス推進担当"

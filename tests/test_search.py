@@ -8,9 +8,10 @@ import pytest
 from flask import Flask
 
 from app.extensions import db
+from app.revisions import drafting
 from app.search import analysis
 from app.search import services as search
-from app.search.models import SearchLog
+from app.usage.models import SearchLog
 from tests.conftest import login
 from tests.helpers import approve_all, make_manual, revise, user
 
@@ -77,10 +78,9 @@ def test_index_follows_publishing_and_drafts_are_never_found(indexed) -> None:
     revision = revise(indexed, "hq.tanto", "窓口又は郵送で", "窓口、郵送又は電子申請で")
     db.session.commit()
     assert anchors("電子申請") == []  # a draft is not searchable
-    approve_all(revision)  # publishing updates the index through the signal
+    approve_all(revision)  # publishing updates the index (its reaction runs after the commit)
     assert anchors("電子申請") == ["2-申込みの受付"]
-    abolish = __import__("app.revisions.services", fromlist=["x"]).open_revision(
-        db.session, user("hq.tanto"), indexed, kind="obsolete")
+    abolish = drafting.open_revision(db.session, user("hq.tanto"), indexed, kind="obsolete")
     abolish.reason = "廃止"
     approve_all(abolish)
     assert anchors("電子申請") == []  # obsolete manuals are excluded …

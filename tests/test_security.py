@@ -13,7 +13,7 @@ from app.handover import services as ho
 from app.notices.models import Notice
 from app.org import services as org
 from app.org.models import Unit
-from app.revisions import services as rev
+from app.revisions import drafting
 from app.rulings import services as rulings
 from tests.conftest import csrf_token, login
 from tests.helpers import approve_all, make_manual, revise, user
@@ -180,7 +180,7 @@ def test_path_traversal(app: Flask, world, tmp_path) -> None:
                 "/admin/staff-import/....", "/static/../app/config.py", "/rulings/..%2F..%2Fetc"):
         assert client.get(url).status_code in (400, 404), url
     with pytest.raises(Exception) as exc:
-        rev.create_manual(db.session, user("hq.tanto"), slug="../../etc/passwd", fields=rev.DraftFields(
+        drafting.create_manual(db.session, user("hq.tanto"), slug="../../etc/passwd", fields=drafting.DraftFields(
             title="x", targets=["保険年金課"], tags=[], effective=None, review_months=12, body="x", reason="x"))
     assert any("識別名" in d for d in exc.value.details)
     db.session.rollback()

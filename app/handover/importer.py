@@ -11,10 +11,11 @@ from datetime import date
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app import audit
-from app.errors import ValidationError
+from app.errors import Conflict, ValidationError
 from app.handover import services as handovers
 from app.handover.models import StaffTransfer, TransferRound
 from app.manuals.models import ACTIVE, Manual
@@ -129,17 +130,30 @@ def read_file(path: str | Path) -> list[dict[str, object]]:
     return read_table(path, COLUMNS)
 
 
+def refuse_if_applied(session: Session, token: str) -> None:
+    if session.scalar(select(TransferRound.id).where(TransferRound.upload_token == token)) is not None:
+        raise Conflict("この人事異動ファイルはすでに反映されています。")
+
+
 def apply(session: Session, actor: User | None, rows: list[dict[str, object]], *, file_name: str = "",
-          name: str | None = None) -> TransferRound:
-    """Open the handovers now; move the accounts whose 発令日 has come (the rest move on theirs)."""
+          name: str | None = None, token: str | None = None) -> TransferRound:
+    """Open the handovers now; move the accounts whose 発令日 has come (the rest move on theirs).
+    `token` names the upload: the round is inserted first under it (unique), so of two applies of
+    the same upload at once the second waits for the first and is then refused."""
     if actor is not None:
         require(actor, "staff.import")
+    if token is not None:
+        refuse_if_applied(session, token)
     preview = validate(session, rows)
     first = preview.effective_dates[0]
     rnd = TransferRound(name=name or f"{first.isoformat()} 発令の人事異動", effective_date=first, file_name=file_name,
-                        rows=len(preview.moves), created_by_id=actor.id if actor else None)
+                        rows=len(preview.moves), created_by_id=actor.id if actor else None, upload_token=token)
     session.add(rnd)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        raise Conflict("この人事異動ファイルはすでに反映されています。") from None
     for move in preview.moves:
         transfer = StaffTransfer(round_id=rnd.id, user_id=move.user.id, from_unit_id=move.from_unit.id,
                                  to_unit_id=move.to_unit.id if move.to_unit else None, position=move.position,

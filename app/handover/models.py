@@ -29,6 +29,8 @@ class TransferRound(db.Model):
     effective_date: Mapped[date] = mapped_column(Date)
     file_name: Mapped[str] = mapped_column(String(200), default="")
     rows: Mapped[int] = mapped_column(Integer, default=0)
+    # The upload it came from: applying the same upload twice (a double submit) is refused.
+    upload_token: Mapped[str | None] = mapped_column(String(40), unique=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
 

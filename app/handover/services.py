@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
-from app import audit
+from app import audit, guard
 from app.errors import Conflict, NotFound, ValidationError
 from app.handover.models import (
     CONFIRMED,
@@ -26,6 +26,7 @@ from app.manuals.models import ACTIVE, Manual
 from app.notices.models import PENDING, Notice
 from app.org.models import Unit, User
 from app.org.permissions import can, require
+from app.revisions import drafting
 from app.revisions.models import OPEN_STATES, Revision
 from app.rulings.models import ANSWERED, Inquiry
 from app.wareki import now_utc, to_jst, today_jst
@@ -73,24 +74,34 @@ def set_manager(session: Session, user: User, manual: Manual, manager: User) -> 
     audit.record(session, user, "manual.manager", "manual", manual.id, before=before, after=manager.name)
 
 
-def record_review(session: Session, user: User, manual: Manual, verdict: str, comment: str = "") -> ManualReview:
-    """現行のまま継続 (comment required), 改正が必要 (opens a draft), 廃止 (opens the 廃止 draft)."""
-    from app.revisions import services as rev
+def review_token(manual: Manual) -> str:
+    """What the review form saw (the last review): a second submission of the same form is refused."""
+    return manual.last_reviewed_at.isoformat() if manual.last_reviewed_at else ""
 
+
+def record_review(session: Session, user: User, manual: Manual, verdict: str, comment: str = "",
+                  seen: str | None = None) -> ManualReview:
+    """現行のまま継続 (comment required), 改正が必要 (opens a draft), 廃止 (opens the 廃止 draft).
+    `seen` is the form's `review_token`: the review is recorded only if no other came in between."""
     require(user, "manual.review", manual)
     if verdict not in VERDICTS:
         raise ValidationError("見直しの結果を選んでください。")
     if verdict == "continue" and not comment.strip():
         raise ValidationError("「現行のまま継続」とする理由（確認した内容）を入力してください。")
+    refusal = "この見直しは、画面を開いた後にすでに記録されています（二重の送信）。画面を確認してください。"
+    if seen is not None and seen != review_token(manual):
+        raise Conflict(refusal)
+    before = manual.last_reviewed_at
+    guard.transition(session, manual, Manual.last_reviewed_at.is_(None) if before is None
+                     else Manual.last_reviewed_at == before, refusal, last_reviewed_at=now_utc())
     revision = None
     if verdict in ("revise", "abolish"):
-        revision = rev.open_revision(session, user, manual, kind="obsolete" if verdict == "abolish" else "revise")
+        revision = drafting.open_revision(session, user, manual, kind="obsolete" if verdict == "abolish" else "revise")
         if comment.strip():
             revision.reason = comment.strip()
     review = ManualReview(manual_id=manual.id, reviewer_id=user.id, reviewer_name=user.name, verdict=verdict,
                           comment=comment.strip(), revision_id=revision.id if revision else None)
     session.add(review)
-    manual.last_reviewed_at = now_utc()
     audit.record(session, user, "manual.review", "manual", manual.id, verdict=verdict)
     return review
 
@@ -301,18 +312,28 @@ def save(session: Session, user: User, handover: Handover, *, duties: str, conce
             item.note = notes[item.id].strip()
         if item.id in successors:
             item.successor_id = successors[item.id] or None
-    handover.status = IN_PROGRESS
-    handover.updated_at = now_utc()
     if submit:
         missing = [i.label for i in handover.manual_items if not (i.successor_id or handover.default_successor_id)]
         if missing:
             raise ValidationError("後任者が決まっていないマニュアルがあります。後任者を選んでください。", details=missing)
         if not handover.duties:
             raise ValidationError("担当事務を記入してください。")
-        handover.status = SUBMITTED
-        handover.submitted_at = now_utc()
-        handover.return_comment = ""
+    values: dict[str, object] = {"status": IN_PROGRESS, "updated_at": now_utc()}
+    if submit:
+        values.update(status=SUBMITTED, submitted_at=now_utc(), return_comment="")
+    guard.transition(session, handover, Handover.status.in_((NOT_STARTED, IN_PROGRESS)), _handover_refusal, **values)
     audit.record(session, user, "handover.submit" if submit else "handover.save", "handover", handover.id)
+
+
+def _handover_refusal(handover: Handover | None) -> str:
+    if handover is None:
+        return "この事務引継書は見つかりません。"
+    if handover.status == CONFIRMED:
+        who = f"（{handover.confirmed_by_name}）" if handover.confirmed_by_name else ""
+        return f"この事務引継書はすでに確認されています{who}。"
+    if handover.status == SUBMITTED:
+        return "この事務引継書はすでに所属長に提出されています。"
+    return f"この事務引継書は「{handover.status_label}」のため、この操作はできません。"
 
 
 def successor_of(handover: Handover, item: HandoverItem) -> int | None:
@@ -323,10 +344,14 @@ def confirm(session: Session, user: User, handover: Handover) -> None:
     """The 所属長's 確認: the successors become the 管理担当者 of the manuals."""
     require(user, "handover.confirm", handover)
     if handover.status != SUBMITTED:
-        raise Conflict("確認できるのは提出された事務引継書です。")
+        raise Conflict(_handover_refusal(handover) if handover.status == CONFIRMED
+                       else "確認できるのは提出された事務引継書です。")
     missing = [i.label for i in handover.manual_items if not successor_of(handover, i)]
     if missing:
         raise ValidationError("後任者が決まっていないマニュアルがあるため確認できません。", details=missing)
+    guard.transition(session, handover, Handover.status == SUBMITTED, _handover_refusal, status=CONFIRMED,
+                     confirmed_by_id=user.id, confirmed_by_name=user.name, confirmed_by_position=user.position,
+                     confirmed_at=now_utc())
     for item in handover.manual_items:
         manual = session.get(Manual, item.ref_id)
         successor = session.get(User, successor_of(handover, item))
@@ -335,10 +360,6 @@ def confirm(session: Session, user: User, handover: Handover) -> None:
             manual.manager = successor
             audit.record(session, user, "manual.manager", "manual", manual.id, before=before, after=successor.name,
                          handover=handover.id)
-    handover.status = CONFIRMED
-    handover.confirmed_by_id, handover.confirmed_by_name = user.id, user.name
-    handover.confirmed_by_position = user.position
-    handover.confirmed_at = now_utc()
     audit.record(session, user, "handover.confirm", "handover", handover.id)
 
 
@@ -348,8 +369,8 @@ def send_back(session: Session, user: User, handover: Handover, comment: str) ->
         raise Conflict("差し戻せるのは提出された事務引継書です。")
     if not comment.strip():
         raise ValidationError("差戻しの理由（コメント）を入力してください。")
-    handover.status = IN_PROGRESS
-    handover.return_comment = comment.strip()
+    guard.transition(session, handover, Handover.status == SUBMITTED, _handover_refusal, status=IN_PROGRESS,
+                     return_comment=comment.strip())
     audit.record(session, user, "handover.return", "handover", handover.id)
 
 

@@ -6,12 +6,23 @@ import io
 import secrets
 from pathlib import Path
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 
-from app.errors import Conflict, ValidationError
+from app.errors import ValidationError
 from app.extensions import db
 from app.handover import importer
 from app.handover import services as ho
@@ -20,10 +31,14 @@ from app.manuals import services as manuals
 from app.org import services as org
 from app.org.forms import ConfirmForm
 from app.org.permissions import require
-from app.web import flash_error, login_required_for
+from app.webutil import back_to, login_required_for
 
 bp = Blueprint("handover", __name__)
 login_required_for(bp)
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
 
 
 class UploadForm(FlaskForm):
@@ -46,12 +61,12 @@ def start():  # type: ignore[no-untyped-def]
         abort(400)
     person = org.get_user(db.session, request.form.get("user_id", type=int) or current_user.id)
     handover = ho.start(db.session, current_user, person, started_by="self" if person.id == current_user.id else "head")
-    db.session.commit()
     flash(f"{person.name}さんの事務引継書を作成しました。システムが分かる範囲で記入してあります。", "success")
     return redirect(url_for("handover.show", handover_id=handover.id))
 
 
 @bp.route("/handovers/<int:handover_id>", methods=["GET", "POST"])
+@back_to("handover.show", handover_id="handover_id")
 def show(handover_id: int):  # type: ignore[no-untyped-def]
     handover = ho.get_handover(db.session, current_user, handover_id)
     form = ConfirmForm()
@@ -59,30 +74,24 @@ def show(handover_id: int):  # type: ignore[no-untyped-def]
         if not form.validate_on_submit():
             abort(400)
         action = request.form.get("action", "save")
-        try:
-            if action == "refresh":
-                ho.refresh(db.session, current_user, handover)
-                message = "最新の状態で記入し直しました（メモと後任者はそのままです）。"
-            elif action in ("confirm", "return"):
-                if action == "confirm":
-                    ho.confirm(db.session, current_user, handover)
-                    message = "事務引継書を確認しました。後任者がマニュアルの管理担当者になりました。"
-                else:
-                    ho.send_back(db.session, current_user, handover, request.form.get("comment", ""))
-                    message = "事務引継書を差し戻しました。"
+        if action == "refresh":
+            ho.refresh(db.session, current_user, handover)
+            message = "最新の状態で記入し直しました（メモと後任者はそのままです）。"
+        elif action in ("confirm", "return"):
+            if action == "confirm":
+                ho.confirm(db.session, current_user, handover)
+                message = "事務引継書を確認しました。後任者がマニュアルの管理担当者になりました。"
             else:
-                notes = {i.id: request.form.get(f"note-{i.id}", i.note) for i in handover.items}
-                successors = {i.id: request.form.get(f"successor-{i.id}", type=int) for i in handover.manual_items}
-                ho.save(db.session, current_user, handover, duties=request.form.get("duties", ""),
-                        concerns=request.form.get("concerns", ""),
-                        default_successor_id=request.form.get("default_successor", type=int),
-                        notes=notes, successors=successors, submit=action == "submit")
-                message = "所属長に提出しました。" if action == "submit" else "保存しました。"
-        except (ValidationError, Conflict) as err:
-            db.session.rollback()
-            flash_error(err)
-            return redirect(url_for("handover.show", handover_id=handover_id))
-        db.session.commit()
+                ho.send_back(db.session, current_user, handover, request.form.get("comment", ""))
+                message = "事務引継書を差し戻しました。"
+        else:
+            notes = {i.id: request.form.get(f"note-{i.id}", i.note) for i in handover.items}
+            successors = {i.id: request.form.get(f"successor-{i.id}", type=int) for i in handover.manual_items}
+            ho.save(db.session, current_user, handover, duties=request.form.get("duties", ""),
+                    concerns=request.form.get("concerns", ""),
+                    default_successor_id=request.form.get("default_successor", type=int),
+                    notes=notes, successors=successors, submit=action == "submit")
+            message = "所属長に提出しました。" if action == "submit" else "保存しました。"
         flash(message, "success")
         return redirect(url_for("handover.show", handover_id=handover_id))
     return render_template("handover/show.html", h=handover, form=form, candidates=ho.successors_for(db.session, handover),
@@ -151,6 +160,7 @@ def checks():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/manuals/<slug>/manage", methods=["GET", "POST"])
+@back_to("handover.manage", slug="slug")
 def manage(slug: str):  # type: ignore[no-untyped-def]
     manual = manuals.get_manual(db.session, current_user, slug)
     require(current_user, "manual.management", manual)
@@ -158,31 +168,25 @@ def manage(slug: str):  # type: ignore[no-untyped-def]
     if request.method == "POST":
         if not form.validate_on_submit():
             abort(400)
-        try:
-            if request.form.get("action") == "manager":
-                ho.set_manager(db.session, current_user, manual,
-                               org.get_user(db.session, request.form.get("manager_id", type=int) or 0))
-                message = "管理担当者を変更しました。"
-            else:
-                review = ho.record_review(db.session, current_user, manual, request.form.get("verdict", ""),
-                                          request.form.get("comment", ""))
-                db.session.commit()
-                if review.revision_id:
-                    flash(f"見直しを記録しました（{review.verdict_label}）。案を作成しましたので、編集して決裁に回してください。",
-                          "success")
-                    return redirect(url_for("revisions.edit", revision_id=review.revision_id))
-                message = "見直しを記録しました（現行のまま継続）。次回の見直し期限が更新されました。"
-        except (ValidationError, Conflict) as err:
-            db.session.rollback()
-            flash_error(err)
-            return redirect(url_for("handover.manage", slug=slug))
-        db.session.commit()
+        if request.form.get("action") == "manager":
+            ho.set_manager(db.session, current_user, manual,
+                           org.get_user(db.session, request.form.get("manager_id", type=int) or 0))
+            message = "管理担当者を変更しました。"
+        else:
+            review = ho.record_review(db.session, current_user, manual, request.form.get("verdict", ""),
+                                      request.form.get("comment", ""), seen=request.form.get("reviewed"))
+            if review.revision_id:
+                flash(f"見直しを記録しました（{review.verdict_label}）。案を作成しましたので、編集して決裁に回してください。",
+                      "success")
+                return redirect(url_for("revisions.edit", revision_id=review.revision_id))
+            message = "見直しを記録しました（現行のまま継続）。次回の見直し期限が更新されました。"
         flash(message, "success")
         return redirect(url_for("handover.manage", slug=slug))
     members = list(db.session.scalars(org.users_query(db.session, unit_id=manual.owner_unit_id)))
     return render_template("handover/manage.html", manual=manual, form=form, members=members,
                            next_review=ho.next_review(manual), state=ho.review_state(manual),
-                           reviews=ho.reviews(db.session, manual), verdicts=VERDICTS)
+                           reviews=ho.reviews(db.session, manual), verdicts=VERDICTS,
+                           review_token=ho.review_token(manual))
 
 
 # --- 人事異動 (admin) ---------------------------------------------------------------------------------
@@ -236,19 +240,16 @@ def staff_preview(token: str):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/admin/staff-import/<token>/apply")
+@back_to("handover.staff_import")
 def staff_apply(token: str):  # type: ignore[no-untyped-def]
     require(current_user, "staff.import")
     if not ConfirmForm().validate_on_submit():
         abort(400)
+    importer.refuse_if_applied(db.session, token)
     path = _uploaded(token)
-    try:
-        rnd = importer.apply(db.session, current_user, importer.read_file(path), file_name=request.form.get("name", ""))
-    except ValidationError as err:
-        db.session.rollback()
-        flash_error(err)
-        return redirect(url_for("handover.staff_import"))
-    db.session.commit()
-    path.unlink(missing_ok=True)
+    rnd = importer.apply(db.session, current_user, importer.read_file(path), file_name=request.form.get("name", ""),
+                         token=token)
+    path.unlink(missing_ok=True)  # the round is recorded under the token: a second apply is refused
     flash(f"人事異動を反映しました（{rnd.rows}人）。事務引継書を作成し、発令日に所属を移します。", "success")
     return redirect(url_for("handover.rounds", round=rnd.id))
 

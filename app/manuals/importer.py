@@ -10,18 +10,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app import audit, signals
+from app import audit, events
 from app.errors import ValidationError
-from app.gitstore import MAIN, GitStoreError, Person, RefMoved, trailer_block
+from app.gitstore import MAIN, GitStoreError, Person, RefMoved, store, trailer_block
 from app.manuals.document import SLUG_RE, ManualDoc, parse
 from app.manuals.models import ACTIVE, OBSOLETE, Manual, ManualVersion
 from app.org import structure
 from app.org.models import HQ, Unit, User
-from app.revisions.services import _set_lists, person, store
 from app.wareki import now_utc, to_jst
 
 SYSTEM = Person("Tebiki 一括取込", "import@tebiki.invalid")
@@ -95,7 +93,7 @@ def import_documents(session: Session, files: list[tuple[str, str]], *, as_user:
         raise ValidationError("取り込むマニュアル（*.md）がありません。")
     gs = store()
     when = to_jst(when or now_utc())
-    author = person(as_user) if as_user else SYSTEM
+    author = Person(as_user.name, as_user.commit_email) if as_user else SYSTEM
     approved = f"{as_user.name} <{as_user.login}>" if as_user else "Tebiki 一括取込 <import>"
     for _attempt in range(10):
         main = gs.ref(MAIN)
@@ -113,7 +111,7 @@ def import_documents(session: Session, files: list[tuple[str, str]], *, as_user:
                 current_version=1, current_commit=sha, effective_date=item.doc.effective,
                 last_published_at=when, last_reviewed_at=when,
             )
-            _set_lists(manual, item.doc.targets, item.doc.tags)
+            manual.set_lists(item.doc.targets, item.doc.tags)
             session.add(manual)
             session.flush()
             session.add(ManualVersion(
@@ -125,6 +123,7 @@ def import_documents(session: Session, files: list[tuple[str, str]], *, as_user:
             manuals.append(manual)
         audit.record(session, as_user, "manual.import", "manual", "", count=len(manuals),
                      slugs=[m.slug for m in manuals][:50])
+        events.emit(session, "manuals.imported", manual_ids=[m.id for m in manuals])
         session.flush()
         try:
             gs.update_ref(MAIN, shas[-1], main, reason=f"import {len(items)} manuals")
@@ -135,8 +134,8 @@ def import_documents(session: Session, files: list[tuple[str, str]], *, as_user:
         except GitStoreError:
             session.rollback()
             raise
+        # main has moved (the point of no return): the database follows at once, in this order.
         session.commit()
-        signals.manuals_imported.send(current_app._get_current_object(), manual_ids=[m.id for m in manuals])
         return manuals
     raise ValidationError("マニュアルリポジトリが混み合っているため取込できませんでした。再度実行してください。")
 

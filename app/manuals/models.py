@@ -55,6 +55,12 @@ class Manual(db.Model):
     def tag_names(self) -> list[str]:
         return [t.tag for t in self.tags]
 
+    def set_lists(self, targets: list[str], tags: list[str]) -> None:
+        """Targets and tags as given, keeping the rows of values that stay: replacing a whole
+        collection would insert the new rows before deleting the old (UNIQUE manual_id, tag)."""
+        self.targets = _synced(self.targets, targets, "section", ManualTarget)
+        self.tags = _synced(self.tags, tags, "tag", ManualTag)
+
     @property
     def is_published(self) -> bool:
         return self.current_version > 0
@@ -62,6 +68,16 @@ class Manual(db.Model):
     @property
     def is_obsolete(self) -> bool:
         return self.status == OBSOLETE
+
+
+def _synced(rows: list, values: list[str], attr: str, make: type) -> list:  # type: ignore[type-arg]
+    existing = {getattr(r, attr): r for r in rows}
+    out = []
+    for position, value in enumerate(dict.fromkeys(values)):
+        row = existing.get(value) or make(**{attr: value})
+        row.position = position
+        out.append(row)
+    return out
 
 
 class ManualTarget(db.Model):

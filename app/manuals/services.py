@@ -5,25 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from flask import current_app
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from app.errors import NotFound
-from app.gitstore import GitStore
+from app.gitstore import store
 from app.manuals import diff
 from app.manuals.document import ManualDoc, parse
 from app.manuals.models import ACTIVE, Manual, ManualTag, ManualTarget, ManualVersion
 from app.markdown import Rendered, render
 from app.org.models import User
 from app.org.permissions import can
-from app.revisions.models import Revision, WorkflowEvent
 from app.wareki import JST
-
-aliased_event = aliased(WorkflowEvent)
-
-def store() -> GitStore:
-    return GitStore(current_app.config["MANUALS_REPO"])
 
 
 def manuals_query(
@@ -103,27 +96,6 @@ def versions(session: Session, manual: Manual) -> list[ManualVersion]:
     return list(session.scalars(versions_query(manual)))
 
 
-def approvals_by_revision(session: Session, revision_ids: list[int]) -> dict[int, list[WorkflowEvent]]:
-    """The approval events (審査・合議・決裁) of published revisions — the 決裁 record in history.
-    Only the final round counts: approvals before the last submission were superseded by a 差戻し."""
-    if not revision_ids:
-        return {}
-    last_submit = (
-        select(func.coalesce(func.max(WorkflowEvent.id), 0))
-        .where(WorkflowEvent.revision_id == aliased_event.revision_id, WorkflowEvent.action == "submit")
-        .correlate(aliased_event).scalar_subquery()
-    )
-    events = session.scalars(
-        select(aliased_event).where(aliased_event.revision_id.in_(revision_ids), aliased_event.action == "approve",
-                                    aliased_event.id > last_submit)
-        .order_by(aliased_event.id)
-    )
-    grouped: dict[int, list[WorkflowEvent]] = {}
-    for ev in events:
-        grouped.setdefault(ev.revision_id, []).append(ev)
-    return grouped
-
-
 def as_of(session: Session, manual: Manual, day: date) -> ManualVersion | None:
     """The version in force on `day`: published by the end of that day and already effective."""
     end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=JST)
@@ -147,11 +119,3 @@ def compare_versions(session: Session, manual: Manual, new_number: int, old_numb
     new_body = parse(store().read_blob(new.blob_sha)).body
     old_body = parse(store().read_blob(old.blob_sha)).body if old else ""
     return new, old, diff.compare(old_body, new_body)
-
-
-def pending_revisions(session: Session, manual: Manual) -> list[Revision]:
-    from app.revisions.models import OPEN_STATES
-
-    return list(session.scalars(select(Revision).where(Revision.manual_id == manual.id,
-                                                         Revision.state.in_(OPEN_STATES))))
-

@@ -4,22 +4,27 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.extensions import db
+from app.gitstore import store
 from app.manuals import services as manuals
-from app.notices.services import count_view
 from app.org import services as org
 from app.org.models import HQ
 from app.org.structure import SECTION_KINDS
+from app.revisions import drafting, lists
 from app.revisions.models import KIND_LABELS
-from app.web import login_required_for
+from app.rulings.services import rulings_for_manual
+from app.usage.services import count_view
+from app.webutil import login_required_for
 
 bp = Blueprint("manuals", __name__, url_prefix="/manuals")
-
-
 login_required_for(bp)
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
 
 
 @bp.get("/")
@@ -47,13 +52,11 @@ def _show(slug: str, number: int | None):  # type: ignore[no-untyped-def]
     version = manuals.get_version(db.session, manual, number)
     view = manuals.read_version(manual, version)
     count_view(db.session, current_user, "manual", manual.id)
-    db.session.commit()
-    approvals = manuals.approvals_by_revision(db.session, [version.revision_id] if version.revision_id else [])
-    from app.rulings.services import rulings_for_manual
+    approvals = lists.approvals_by_revision(db.session, [version.revision_id] if version.revision_id else [])
 
     return render_template(
         "manuals/show.html", manual=manual, view=view, approvals=approvals.get(version.revision_id or 0, []),
-        pending=manuals.pending_revisions(db.session, manual) if current_user.is_hq else [],
+        pending=drafting.open_drafts(db.session, manual) if current_user.is_hq else [],
         kind_labels=KIND_LABELS, rulings=rulings_for_manual(db.session, manual),
     )
 
@@ -72,7 +75,7 @@ def version(slug: str, number: int):  # type: ignore[no-untyped-def]
 def history(slug: str):  # type: ignore[no-untyped-def]
     manual = manuals.get_manual(db.session, current_user, slug)
     page = db.paginate(manuals.versions_query(manual), per_page=100, error_out=False)
-    approvals = manuals.approvals_by_revision(db.session, [v.revision_id for v in page.items if v.revision_id])
+    approvals = lists.approvals_by_revision(db.session, [v.revision_id for v in page.items if v.revision_id])
     numbers = list(range(manual.current_version, 0, -1))
     return render_template("manuals/history.html", manual=manual, page=page, versions=page.items, numbers=numbers,
                            approvals=approvals, kind_labels=KIND_LABELS)
@@ -99,7 +102,7 @@ def as_of(slug: str):  # type: ignore[no-untyped-def]
 def raw(slug: str, number: int | None = None):  # type: ignore[no-untyped-def]
     manual = manuals.get_manual(db.session, current_user, slug)
     version = manuals.get_version(db.session, manual, number)
-    text = manuals.store().read_blob(version.blob_sha)
+    text = store().read_blob(version.blob_sha)
     return Response(text, mimetype="text/markdown; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="{manual.slug}-v{version.number}.md"'})
 

@@ -96,17 +96,3 @@ class MailOutbox(db.Model):
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-
-
-class UsageCount(db.Model):
-    """Page views per object per unit per month (活用状況). One row per (kind, object, unit, month)."""
-
-    __tablename__ = "usage_counts"
-    __table_args__ = (UniqueConstraint("kind", "object_id", "unit_id", "month"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(8))  # manual / ruling
-    object_id: Mapped[int] = mapped_column(Integer, index=True)
-    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
-    month: Mapped[str] = mapped_column(String(7), index=True)  # 2026-04
-    views: Mapped[int] = mapped_column(Integer, default=0)

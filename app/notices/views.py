@@ -6,82 +6,91 @@ import csv
 import io
 from datetime import timedelta
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 
-from app.errors import Conflict, ValidationError
 from app.extensions import db
-from app.notices import services as notices
+from app.notices import (
+    delivery,  # noqa: F401  (its event consumers deliver the notices)
+    figures,
+)
+from app.notices import inbox as notices_inbox
 from app.org import services as org
 from app.org.forms import ConfirmForm
-from app.org.permissions import require
+from app.org.permissions import can, require
+from app.usage import services as usage_figures
 from app.wareki import now_utc
-from app.web import flash_error, login_required_for
+from app.webutil import back_to, login_required_for, safe_next
 
 bp = Blueprint("notices", __name__, url_prefix="/notices")
 login_required_for(bp)
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
 
 
 @bp.get("/")
 def inbox():  # type: ignore[no-untyped-def]
     only_unread = request.args.get("unread") == "1"
     kind = request.args.get("kind") or None
-    page = db.paginate(notices.inbox_query(current_user, only_unread=only_unread, kind=kind),
+    page = db.paginate(notices_inbox.inbox_query(current_user, only_unread=only_unread, kind=kind),
                        per_page=current_app.config["PAGE_SIZE"], error_out=False)
     rows = [(row.Notice, row.is_read) for row in db.session.execute(
-        notices.inbox_query(current_user, only_unread=only_unread, kind=kind)
+        notices_inbox.inbox_query(current_user, only_unread=only_unread, kind=kind)
         .limit(page.per_page).offset((page.page - 1) * page.per_page))]
     return render_template("notices/inbox.html", page=page, rows=rows, only_unread=only_unread, kind=kind,
-                           form=ConfirmForm(), is_overdue=notices.is_overdue)
+                           form=ConfirmForm(), is_overdue=notices_inbox.is_overdue)
 
 
 @bp.post("/read-all")
 def read_all():  # type: ignore[no-untyped-def]
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    n = notices.mark_all_read(db.session, current_user)
-    db.session.commit()
+    n = notices_inbox.mark_all_read(db.session, current_user)
     flash(f"{n}件を既読にしました。", "success")
     return redirect(url_for("notices.inbox"))
 
 
 @bp.get("/<int:notice_id>")
 def show(notice_id: int):  # type: ignore[no-untyped-def]
-    notice = notices.get_notice(db.session, current_user, notice_id)
-    notices.mark_read(db.session, current_user, notice)
-    db.session.commit()
-    from app.org.permissions import can
-
+    notice = notices_inbox.get_notice(db.session, current_user, notice_id)
+    notices_inbox.mark_read(db.session, current_user, notice)
     can_confirm = can(current_user, "notice.confirm", notice)
-    staff = notices.read_status(db.session, notice) if can_confirm or current_user.is_head else []
+    staff = notices_inbox.read_status(db.session, notice) if can_confirm or current_user.is_head else []
     chiefs = [u for u, _ in staff if u.position == "係長"] if current_user.is_head else []
-    return render_template("notices/show.html", notice=notice, link=notices.link_of(notice), staff=staff,
-                           can_confirm=can_confirm, form=ConfirmForm(), overdue=notices.is_overdue(notice),
-                           chiefs=chiefs, delegates=notices.delegates(db.session, current_user.unit_id))
+    return render_template("notices/show.html", notice=notice, link=notices_inbox.link_of(db.session, notice), staff=staff,
+                           can_confirm=can_confirm, form=ConfirmForm(), overdue=notices_inbox.is_overdue(notice),
+                           chiefs=chiefs, delegates=notices_inbox.delegates(db.session, current_user.unit_id))
 
 
 @bp.get("/<int:notice_id>/open")
 def open_(notice_id: int):  # type: ignore[no-untyped-def]
     """The link in the inbox and the mail: opening the revision marks the notice read."""
-    notice = notices.get_notice(db.session, current_user, notice_id)
-    notices.mark_read(db.session, current_user, notice)
-    db.session.commit()
-    return redirect(notices.link_of(notice))
+    notice = notices_inbox.get_notice(db.session, current_user, notice_id)
+    notices_inbox.mark_read(db.session, current_user, notice)
+    return redirect(notices_inbox.link_of(db.session, notice))
 
 
 @bp.post("/<int:notice_id>/confirm")
+@back_to("notices.show", notice_id="notice_id")
 def confirm(notice_id: int):  # type: ignore[no-untyped-def]
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    notice = notices.get_notice(db.session, current_user, notice_id)
-    try:
-        notices.confirm(db.session, current_user, notice, request.form.get("comment", ""))
-    except (ValidationError, Conflict) as err:
-        db.session.rollback()
-        flash_error(err)
-    else:
-        db.session.commit()
-        flash("周知済として確認しました。本庁の所管課に表示されます。", "success")
+    notice = notices_inbox.get_notice(db.session, current_user, notice_id)
+    notices_inbox.confirm(db.session, current_user, notice, request.form.get("comment", ""))
+    flash("周知済として確認しました。本庁の所管課に表示されます。", "success")
     return redirect(url_for("notices.show", notice_id=notice_id))
 
 
@@ -91,21 +100,15 @@ def delegate():  # type: ignore[no-untyped-def]
         abort(400)
     chief = org.get_user(db.session, request.form.get("user_id", type=int) or 0)
     grant = request.form.get("grant") == "1"
-    try:
-        notices.set_delegate(db.session, current_user, chief, grant)
-    except ValidationError as err:
-        db.session.rollback()
-        flash_error(err)
-    else:
-        db.session.commit()
-        flash(f"{chief.name}さんに周知確認を{'委任しました' if grant else '委任しないようにしました'}。", "success")
-    return redirect(request.form.get("back") or url_for("notices.inbox"))
+    notices_inbox.set_delegate(db.session, current_user, chief, grant)
+    flash(f"{chief.name}さんに周知確認を{'委任しました' if grant else '委任しないようにしました'}。", "success")
+    return redirect(safe_next(request.form.get("back"), url_for("notices.inbox")))
 
 
 @bp.get("/sent")
 def sent():  # type: ignore[no-untyped-def]
     require(current_user, "notice.figures", None)
-    return render_template("notices/sent.html", rows=notices.sent_publications(db.session, current_user))
+    return render_template("notices/sent.html", rows=figures.sent_publications(db.session, current_user))
 
 
 def _export(rows: list[list[object]], name: str, fmt: str) -> Response:
@@ -133,24 +136,24 @@ def matrix():  # type: ignore[no-untyped-def]
     ruling_id = request.args.get("ruling", type=int)
     if not revision_id and not ruling_id:
         abort(404)
-    m = notices.matrix(db.session, current_user, revision_id=revision_id, ruling_id=ruling_id)
+    m = figures.matrix(db.session, current_user, revision_id=revision_id, ruling_id=ruling_id)
     fmt = request.args.get("format")
     if fmt in ("csv", "xlsx"):
         key = f"revision-{revision_id}" if revision_id else f"ruling-{ruling_id}"
-        return _export(notices.matrix_rows(m), f"shuchi-{key}", fmt)
+        return _export(figures.matrix_rows(m), f"shuchi-{key}", fmt)
     return render_template("notices/matrix.html", m=m, revision_id=revision_id, ruling_id=ruling_id,
-                           head=m.notices[0], labels=notices.STATUS_LABELS)
+                           head=m.notices[0], labels=figures.STATUS_LABELS)
 
 
 @bp.get("/usage")
 def usage():  # type: ignore[no-untyped-def]
     require(current_user, "notice.figures", None)
     owner = None if current_user.is_admin else current_user.unit_id
-    months = notices.recent_months(6)
+    months = usage_figures.recent_months(6)
     offices = org.ward_offices(db.session)
-    table = notices.usage_by_office(db.session, owner, months)
-    gaps = notices.gap_list(db.session, now_utc() - timedelta(days=90))
-    rulings = notices.ruling_views(db.session, owner, months)
+    table = usage_figures.usage_by_office(db.session, owner, months)
+    gaps = usage_figures.gap_list(db.session, now_utc() - timedelta(days=90))
+    rulings = usage_figures.ruling_views(db.session, owner, months)
     fmt = request.args.get("format")
     if fmt in ("csv", "xlsx"):
         rows: list[list[object]] = [["マニュアル", "識別名", "区役所・総合支所", "月", "閲覧数"]]

@@ -83,6 +83,11 @@ class User(UserMixin, db.Model):
         return self.active
 
     @property
+    def commit_email(self) -> str:
+        """The address written as author of the git commits this person drafts."""
+        return self.email or f"{self.login}@tebiki.invalid"
+
+    @property
     def is_head(self) -> bool:
         """所属長 of their unit."""
         return self.position == HEAD

@@ -198,9 +198,11 @@ def _notice_confirm(user: User, notice: Any) -> bool | str:
         return "周知の確認は、通知を受けた所属の所属長が行います。"
     if user.is_head:
         return True
-    from app.notices.services import is_delegate
+    from sqlalchemy.orm import object_session
 
-    if user.position == "係長" and is_delegate(user):
+    from app.notices.inbox import is_delegate
+
+    if user.position == "係長" and is_delegate(object_session(notice), user):  # type: ignore[arg-type]
         return True
     return "周知済の確認は所属長（課長）、または所属長から委任された係長が行います。"
 

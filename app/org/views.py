@@ -5,7 +5,18 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.security import check_password_hash
 from wtforms.fields.choices import SelectChoice
@@ -18,10 +29,15 @@ from app.org.forms import ConfirmForm, LoginForm, OwnPasswordForm, UnitForm, Use
 from app.org.models import Unit, User
 from app.org.permissions import require
 from app.wareki import JST
-from app.web import flash_error
+from app.webutil import flash_error
 
 auth_bp = Blueprint("auth", __name__)
 admin_bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(admin_bp)
 
 
 def safe_next(target: str | None) -> str | None:

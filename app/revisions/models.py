@@ -14,12 +14,15 @@ from app.wareki import now_utc
 DRAFT = "draft"
 CONSULTATION = "consultation"
 IN_REVIEW = "in_review"
+PUBLISHING = "publishing"  # 決裁済み: the commit onto main is being made (a moment, or until repaired)
 PUBLISHED = "published"
 WITHDRAWN = "withdrawn"
 STATE_LABELS = {
-    DRAFT: "起案中", CONSULTATION: "意見照会中", IN_REVIEW: "決裁中", PUBLISHED: "公布済", WITHDRAWN: "取下げ",
+    DRAFT: "起案中", CONSULTATION: "意見照会中", IN_REVIEW: "決裁中", PUBLISHING: "公布処理中", PUBLISHED: "公布済",
+    WITHDRAWN: "取下げ",
 }
-OPEN_STATES = (DRAFT, CONSULTATION, IN_REVIEW)
+OPEN_STATES = (DRAFT, CONSULTATION, IN_REVIEW, PUBLISHING)
+EDITABLE_STATES = (DRAFT, CONSULTATION)
 
 # Kinds of revision.
 NEW = "new"
@@ -52,6 +55,8 @@ class Revision(db.Model):
     consultation_deadline: Mapped[date | None] = mapped_column(Date)
     drafter_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     conflict_text: Mapped[str | None] = mapped_column(Text)  # main's text when publishing conflicted
+    # The conflicts to resolve (JSON: main's commit, field choices, body passages); None = none.
+    conflict_data: Mapped[str | None] = mapped_column(Text)
     notice_due_days: Mapped[int] = mapped_column(Integer, default=14)  # 周知確認の期限（公布から）
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
@@ -85,6 +90,25 @@ class Revision(db.Model):
         if self.state != IN_REVIEW:
             return None
         return next((s for s in self.steps if s.status == "pending"), None)
+
+
+class Publication(db.Model):
+    """The intent to publish a decided revision, recorded before main moves: the idempotency key
+    of the publication (not a search of commit messages). `since` is main when it was decided — any
+    commit for it lies after that; `parent`, `number` and `commit_sha` are the attempt in flight."""
+
+    __tablename__ = "publications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    revision_id: Mapped[int] = mapped_column(ForeignKey("revisions.id"), unique=True)
+    manual_id: Mapped[int] = mapped_column(ForeignKey("manuals.id"), index=True)
+    since: Mapped[str | None] = mapped_column(String(40))
+    parent: Mapped[str | None] = mapped_column(String(40))
+    number: Mapped[int | None] = mapped_column(Integer)
+    commit_sha: Mapped[str | None] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(12), default="pending", index=True)  # pending / done
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class ApprovalStep(db.Model):

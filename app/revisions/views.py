@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from app.errors import Conflict, ValidationError
+from app.errors import ValidationError
 from app.extensions import db
 from app.manuals import diff
 from app.manuals import services as manuals
@@ -17,7 +17,7 @@ from app.markdown import render, split_sections
 from app.org import services as org
 from app.org.models import HQ
 from app.org.permissions import can, require
-from app.revisions import services as rev
+from app.revisions import base, consultation, drafting, lists, route
 from app.revisions.forms import (
     CommentForm,
     ConsultForm,
@@ -28,18 +28,28 @@ from app.revisions.forms import (
     SubmitForm,
     split_tags,
 )
-from app.revisions.models import ABOLISH, CONSULTATION, DRAFT, EVENT_LABELS, NEW, REVISE, ConsultationComment
+from app.revisions.models import (
+    ABOLISH,
+    EDITABLE_STATES,
+    EVENT_LABELS,
+    NEW,
+    REVISE,
+    ConsultationComment,
+    Revision,
+)
 from app.wareki import today_jst
-from app.web import flash_error, login_required_for
+from app.webutil import back_to, flash_error, login_required_for
 
 bp = Blueprint("revisions", __name__)
-
-
 login_required_for(bp)
 
 
-def _fields(form: DraftForm) -> rev.DraftFields:
-    return rev.DraftFields(
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+
+
+def _fields(form: DraftForm) -> drafting.DraftFields:
+    return drafting.DraftFields(
         title=form.title.data or "", targets=list(form.targets.data or []), tags=split_tags(form.tags.data),
         effective=form.effective.data, review_months=form.review_months.data or 12,
         body=(form.body.data or "").replace("\r\n", "\n"), reason=form.reason.data or "",
@@ -58,7 +68,7 @@ def _form_errors(form: DraftForm) -> None:
 @bp.get("/revisions")
 def index():  # type: ignore[no-untyped-def]
     require(current_user, "revision.workspace")
-    return render_template("revisions/index.html", lists=rev.workspace(db.session, current_user))
+    return render_template("revisions/index.html", lists=lists.workspace(db.session, current_user))
 
 
 @bp.route("/manuals/new", methods=["GET", "POST"])
@@ -71,12 +81,11 @@ def new_manual():  # type: ignore[no-untyped-def]
         form.body.data = "# マニュアル名\n\n## 1 目的\n\n## 2 対象となる事務\n\n## 3 事務の流れ\n\n1. \n2. \n"
     if form.validate_on_submit():
         try:
-            revision = rev.create_manual(db.session, current_user, slug=form.slug.data or "", fields=_fields(form))
+            revision = drafting.create_manual(db.session, current_user, slug=form.slug.data or "", fields=_fields(form))
         except ValidationError as err:
-            db.session.rollback()
+            db.session.rollback()  # the form is shown again with what was typed; nothing is saved
             flash_error(err)
         else:
-            db.session.commit()
             flash("マニュアルの制定案を作成しました。内容を確認して決裁に回してください。", "success")
             return redirect(url_for("revisions.show", revision_id=revision.id))
     elif request.method == "POST":
@@ -85,25 +94,20 @@ def new_manual():  # type: ignore[no-untyped-def]
 
 
 @bp.post("/manuals/<slug>/revise")
+@back_to("manuals.show", slug="slug")
 def open_revision(slug: str):  # type: ignore[no-untyped-def]
     manual = manuals.get_manual(db.session, current_user, slug)
     kind = ABOLISH if request.form.get("kind") == "obsolete" else REVISE
     if not DecisionForm().validate_on_submit():
         abort(400)
-    try:
-        revision = rev.open_revision(db.session, current_user, manual, kind=kind)
-    except (ValidationError, Conflict) as err:
-        db.session.rollback()
-        flash_error(err)
-        return redirect(url_for("manuals.show", slug=slug))
-    db.session.commit()
+    revision = drafting.open_revision(db.session, current_user, manual, kind=kind)
     if kind == ABOLISH:
         flash("廃止案を作成しました。廃止理由を入力して決裁に回してください。", "success")
     return redirect(url_for("revisions.edit", revision_id=revision.id))
 
 
-def _fill(form: DraftForm, revision: rev.Revision) -> None:
-    doc = parse(rev.current_text(revision))
+def _fill(form: DraftForm, revision: Revision) -> None:
+    doc = parse(base.current_text(revision))
     form.title.data = doc.title
     form.targets.data = doc.targets
     form.tags.data = "、".join(doc.tags)
@@ -117,9 +121,9 @@ def _fill(form: DraftForm, revision: rev.Revision) -> None:
 
 @bp.route("/revisions/<int:revision_id>/edit", methods=["GET", "POST"])
 def edit(revision_id: int):  # type: ignore[no-untyped-def]
-    revision = rev.get_revision(db.session, revision_id)
+    revision = base.get_revision(db.session, revision_id)
     require(current_user, "revision.edit", revision)
-    if revision.state not in (DRAFT, CONSULTATION):
+    if revision.state not in EDITABLE_STATES:
         flash(f"この改正案は「{revision.state_label}」のため編集できません。", "error")
         return redirect(url_for("revisions.show", revision_id=revision.id))
     form = DraftForm()
@@ -128,18 +132,17 @@ def edit(revision_id: int):  # type: ignore[no-untyped-def]
         _fill(form, revision)
     elif form.validate_on_submit():
         try:
-            changed = rev.save_draft(db.session, current_user, revision, _fields(form), expected_head=form.head.data or "")
-        except rev.StaleDraft as err:
+            changed = drafting.save_draft(db.session, current_user, revision, _fields(form), expected_head=form.head.data or "")
+        except drafting.StaleDraft as err:
             db.session.rollback()
             stale = err
             flash(err.message, "error")
-            revision = rev.get_revision(db.session, revision_id)
+            revision = base.get_revision(db.session, revision_id)
             form.head.data = revision.head_commit  # saving again now means "mine wins, I have seen theirs"
-        except (ValidationError, Conflict) as err:
-            db.session.rollback()
+        except ValidationError as err:
+            db.session.rollback()  # the editor is shown again with what was typed
             flash_error(err)
         else:
-            db.session.commit()
             flash("保存しました。" if changed else "変更はありません（保存済みの内容と同じです）。", "success")
             if request.form.get("then") == "show":
                 return redirect(url_for("revisions.show", revision_id=revision.id))
@@ -147,7 +150,7 @@ def edit(revision_id: int):  # type: ignore[no-untyped-def]
     else:
         _form_errors(form)
     return render_template("revisions/edit.html", form=form, revision=revision, new=False, stale=stale,
-                           base_text=rev.base_text(revision))
+                           base_text=base.base_text(revision))
 
 
 @bp.post("/revisions/preview")
@@ -155,19 +158,19 @@ def preview():  # type: ignore[no-untyped-def]
     if not DecisionForm().validate_on_submit():
         return {"error": "CSRF"}, 400
     body = request.form.get("body", "")
-    if len(body) > rev.MAX_BODY:
+    if len(body) > drafting.MAX_BODY:
         return {"error": "本文が長すぎます。"}, 413
     return {"html": render(body).html}
 
 
 @bp.get("/revisions/<int:revision_id>")
 def show(revision_id: int):  # type: ignore[no-untyped-def]
-    revision = rev.get_revision(db.session, revision_id)
+    revision = base.get_revision(db.session, revision_id)
     require(current_user, "revision.view", revision)
-    text = rev.current_text(revision) if revision.head_commit else ""
+    text = base.current_text(revision) if revision.head_commit else ""
     doc = parse(text) if text else None
-    base = rev.base_text(revision)
-    sections = diff.compare(parse(base).body if base else "", doc.body) if doc else []
+    old = base.base_text(revision)
+    sections = diff.compare(parse(old).body if old else "", doc.body) if doc else []
     comment_form = CommentForm()
     if doc:
         comment_form.anchor.choices = [SelectChoice("", "全体について")] + [
@@ -176,7 +179,7 @@ def show(revision_id: int):  # type: ignore[no-untyped-def]
     submit_form.consult_unit.choices = [SelectChoice(0, "なし")] + [
         SelectChoice(u.id, u.name) for u in org.list_units(db.session, kind=HQ)
         if u.id != revision.manual.owner_unit_id]
-    all_comments = rev.comments(db.session, revision)
+    all_comments = consultation.comments(db.session, revision)
     if current_user.is_ward and not can(current_user, "revision.edit", revision):
         visible_comments = [c for c in all_comments if c.unit_id == current_user.unit_id]
     else:
@@ -185,96 +188,99 @@ def show(revision_id: int):  # type: ignore[no-untyped-def]
         "revisions/show.html", revision=revision, doc=doc, rendered=render(doc.body) if doc else None,
         sections=sections, comments=visible_comments, comment_form=comment_form, submit_form=submit_form,
         consult_form=ConsultForm(data={"deadline": today_jst() + timedelta(days=14)}), decision_form=DecisionForm(),
-        disposition_form=DispositionForm(), event_labels=EVENT_LABELS, consultation_open=rev.consultation_open(revision),
+        disposition_form=DispositionForm(), event_labels=EVENT_LABELS, consultation_open=consultation.consultation_open(revision),
         NEW=NEW,
     )
 
 
-def _act(revision_id: int, action, success: str):  # type: ignore[no-untyped-def]
-    revision = rev.get_revision(db.session, revision_id)
-    try:
-        result = action(revision)
-    except rev.PublishConflict as err:
-        flash(err.message, "error")
-        return redirect(url_for("revisions.show", revision_id=revision_id))
-    except (ValidationError, Conflict) as err:
-        db.session.rollback()
-        flash_error(err)
-        return redirect(url_for("revisions.show", revision_id=revision_id))
-    db.session.commit()
-    flash(success if not callable(success) else success(result), "success")
+def _done(revision_id: int, message: str):  # type: ignore[no-untyped-def]
+    flash(message, "success")
     return redirect(url_for("revisions.show", revision_id=revision_id))
 
 
 @bp.post("/revisions/<int:revision_id>/consult")
+@back_to("revisions.show", revision_id="revision_id")
 def consult(revision_id: int):  # type: ignore[no-untyped-def]
     form = ConsultForm()
     if not form.validate_on_submit():
-        flash("意見照会の期限を YYYY-MM-DD で入力してください。", "error")
-        return redirect(url_for("revisions.show", revision_id=revision_id))
-    return _act(revision_id, lambda r: rev.start_consultation(db.session, current_user, r, form.deadline.data),
-                "意見照会を開始しました。対象の区役所・総合支所の課に表示されます。")
+        raise ValidationError("意見照会の期限を日付で入力してください。")
+    revision = base.get_revision(db.session, revision_id)
+    consultation.start_consultation(db.session, current_user, revision, form.deadline.data)
+    return _done(revision_id, "意見照会を開始しました。対象の区役所・総合支所の課に表示されます。")
 
 
 @bp.post("/revisions/<int:revision_id>/comments")
+@back_to("revisions.show", revision_id="revision_id")
 def comment(revision_id: int):  # type: ignore[no-untyped-def]
     # The anchor is checked by the service against the draft's headings.
     if not DecisionForm().validate_on_submit():
         abort(400)
-    return _act(revision_id, lambda r: rev.add_comment(db.session, current_user, r, anchor=request.form.get("anchor", ""),
-                                                       body=request.form.get("body", "")),
-                "意見を提出しました。")
+    revision = base.get_revision(db.session, revision_id)
+    consultation.add_comment(db.session, current_user, revision, anchor=request.form.get("anchor", ""),
+                             body=request.form.get("body", ""))
+    return _done(revision_id, "意見を提出しました。")
 
 
 @bp.post("/revisions/<int:revision_id>/comments/<int:comment_id>")
+@back_to("revisions.show", revision_id="revision_id")
 def dispose(revision_id: int, comment_id: int):  # type: ignore[no-untyped-def]
     form = DispositionForm()
     if not form.validate_on_submit():
         abort(400)
+    revision = base.get_revision(db.session, revision_id)
     comment_row = db.session.get(ConsultationComment, comment_id)
     if comment_row is None or comment_row.revision_id != revision_id:
         abort(404)
-    return _act(revision_id, lambda r: rev.dispose_comment(db.session, current_user, comment_row,
-                                                           disposition=form.disposition.data or "",
-                                                           reason=form.reason.data or ""),
-                "意見への対応を記録しました。")
+    consultation.dispose_comment(db.session, current_user, revision, comment_row,
+                                 disposition=form.disposition.data or "", reason=form.reason.data or "")
+    return _done(revision_id, "意見への対応を記録しました。")
 
 
 @bp.post("/revisions/<int:revision_id>/submit")
+@back_to("revisions.show", revision_id="revision_id")
 def submit(revision_id: int):  # type: ignore[no-untyped-def]
     if not DecisionForm().validate_on_submit():
         abort(400)
     unit_id = request.form.get("consult_unit", type=int) or 0
     consult_unit = org.get_unit(db.session, unit_id) if unit_id else None
-    return _act(revision_id, lambda r: rev.submit(db.session, current_user, r, consult_unit=consult_unit),
-                "決裁に回付しました。")
-
-
-# The three decisions on a revision share one form (a comment) and one route.
-DECISIONS = {
-    "approve": (lambda r, c: rev.approve(db.session, current_user, r, c,
-                                         notice_due_days=request.form.get("notice_due_days", type=int)),
-                lambda published: "決裁しました。マニュアルを公布しました。" if published else "承認しました。次の段階に回付されました。"),
-    "return": (lambda r, c: rev.return_revision(db.session, current_user, r, c), "差し戻しました。"),
-    "withdraw": (lambda r, c: rev.withdraw(db.session, current_user, r, c), "改正案を取り下げました。"),
-}
+    route.submit(db.session, current_user, base.get_revision(db.session, revision_id), consult_unit=consult_unit)
+    return _done(revision_id, "決裁に回付しました。")
 
 
 @bp.post("/revisions/<int:revision_id>/<any(approve, return, withdraw):decision>")
+@back_to("revisions.show", revision_id="revision_id")
 def decide(revision_id: int, decision: str):  # type: ignore[no-untyped-def]
+    """The three decisions on a revision share one form (a comment) and one route."""
     form = DecisionForm()
     if not form.validate_on_submit():
         abort(400)
-    action, message = DECISIONS[decision]
-    return _act(revision_id, lambda r: action(r, form.comment.data or ""), message)
+    revision = base.get_revision(db.session, revision_id)
+    comment = form.comment.data or ""
+    if decision == "return":
+        route.return_revision(db.session, current_user, revision, comment)
+        return _done(revision_id, "差し戻しました。")
+    if decision == "withdraw":
+        route.withdraw(db.session, current_user, revision, comment)
+        return _done(revision_id, "改正案を取り下げました。")
+    outcome = route.approve(db.session, current_user, revision, comment,
+                            notice_due_days=request.form.get("notice_due_days", type=int))
+    if outcome.conflict:
+        flash("この改正案の起案後に、同じマニュアルの別の改正が公布され、同じ箇所が変更されていました。"
+              "公布せずに起案者に戻しました。起案者は両方の内容を確認して競合を解消し、改めて決裁に回してください。", "error")
+        return redirect(url_for("revisions.show", revision_id=revision_id))
+    if outcome.final:
+        number = outcome.published.number if outcome.published else None
+        return _done(revision_id, f"決裁しました。マニュアルを公布しました（第{number}版）。" if number
+                     else "決裁しました。")
+    return _done(revision_id, "承認しました。次の段階に回付されました。")
 
 
 @bp.get("/revisions/<int:revision_id>/compare")
 def compare(revision_id: int):  # type: ignore[no-untyped-def]
-    revision = rev.get_revision(db.session, revision_id)
+    revision = base.get_revision(db.session, revision_id)
     require(current_user, "revision.view", revision)
-    base = rev.base_text(revision)
-    doc = parse(rev.current_text(revision))
-    sections = diff.compare(parse(base).body if base else "", doc.body)
+    old = base.base_text(revision)
+    doc = parse(base.current_text(revision))
+    sections = diff.compare(parse(old).body if old else "", doc.body)
     return render_template("manuals/compare.html", manual=revision.manual, new=None, old=None, sections=sections,
                            versions=[], revision=revision)

@@ -6,15 +6,15 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app import audit, signals
+from app import audit, events
 from app.errors import ValidationError
 from app.manuals.models import Manual
 from app.org.models import WARD, Unit, User
 from app.rulings.models import ANSWERED, QUESTION, Inquiry
+from app.rulings.numbering import advance_counters
 from app.tables import as_date, blank, read_table, text
 from app.wareki import now_utc
 
@@ -85,6 +85,7 @@ def import_rulings(session: Session, rows: list[dict[str, object]], *, owner_nam
             manual_version=manual.current_version if manual else None, asking_unit=unit, asking_unit_id=unit.id,
             owner_unit=owner, owner_unit_id=owner.id, status=ANSWERED, asked_on=asked, answered_on=answered,
             answer=text(row["回答"]), basis=text(row["根拠"]), share_all=True, number=number,
+            number_year=int(number[1:5]), number_seq=int(number.split("-")[1]),
             tags="\n".join(t.strip() for t in re.split(r"[;；]", text(row["タグ"])) if t.strip()),
             published_at=now_utc(), imported=True,
         ))
@@ -94,10 +95,10 @@ def import_rulings(session: Session, rows: list[dict[str, object]], *, owner_nam
         raise ValidationError("取り込む行がありません。")
     session.add_all(rulings)
     session.flush()
+    advance_counters(session, {(r.number_year, r.number_seq) for r in rulings})  # type: ignore[misc]
     audit.record(session, as_user, "ruling.import", "inquiry", "", count=len(rulings))
-    session.commit()
     # Past rulings are indexed but not announced as news to every ward.
-    signals.ruling_published.send(current_app._get_current_object(), ruling_ids=[r.id for r in rulings], imported=True)
+    events.emit(session, "ruling.imported", ruling_ids=[r.id for r in rulings])
     return rulings
 
 

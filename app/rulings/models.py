@@ -22,6 +22,19 @@ ANSWERED = "answered"  # 課長が承認した回答（組織としての判断�
 STATUS_LABELS = {OPEN: "回答作成中", AWAITING: "課長決裁待ち", ANSWERED: "回答済"}
 
 
+class RulingCounter(db.Model):
+    """The last 判断事例 number given in a year, advanced in the approving transaction."""
+
+    __tablename__ = "ruling_counters"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+def ruling_number(year: int, seq: int) -> str:
+    return f"R{year}-{seq:03d}"
+
+
 class Inquiry(db.Model):
     """A ward's question or suggestion to the owner unit; once answered and shared, a 判断事例."""
 
@@ -62,6 +75,9 @@ class Inquiry(db.Model):
     answered_on: Mapped[date | None] = mapped_column(Date)
     # Published as a 判断事例.
     number: Mapped[str | None] = mapped_column(String(20), unique=True)
+    # The number's parts, so R2026-1000 sorts after R2026-999 (numbers compared as text would not).
+    number_year: Mapped[int | None] = mapped_column(Integer)
+    number_seq: Mapped[int | None] = mapped_column(Integer)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     needs_recheck: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     recheck_note: Mapped[str] = mapped_column(Text, default="")
@@ -77,6 +93,9 @@ class Inquiry(db.Model):
     asking_unit: Mapped[Unit] = relationship(foreign_keys=[asking_unit_id], lazy="joined")
     owner_unit: Mapped[Unit] = relationship(foreign_keys=[owner_unit_id], lazy="joined")
     asker: Mapped[User | None] = relationship(foreign_keys=[asker_id])
+
+    def set_number(self, year: int, seq: int) -> None:
+        self.number, self.number_year, self.number_seq = ruling_number(year, seq), year, seq
 
     @property
     def is_published(self) -> bool:

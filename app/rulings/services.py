@@ -1,27 +1,30 @@
 """Inquiries (疑義照会・改善提案), their answers, the 課長's approval and publication as 判断事例.
-Callers commit; `approve` commits itself when it publishes (the signal follows the commit)."""
+Callers commit (one unit of work); each transition is a guarded write, and what follows a
+publication (index, notices) is an event reaction written in the same transaction."""
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
 
-from flask import current_app
-from sqlalchemy import Select, func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from app import audit, signals
+from app import audit, events, guard
 from app.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from app.gitstore import store
 from app.manuals.document import parse
 from app.manuals.models import Manual, ManualVersion
 from app.markdown import split_sections
 from app.org.models import Unit, User
 from app.org.permissions import can, require
 from app.rulings.models import ANSWERED, AWAITING, KINDS, OPEN, SUGGESTION, URGENCIES, Inquiry
+from app.rulings.numbering import next_seq
 from app.wareki import now_utc, to_jst, today_jst
 
 log = logging.getLogger(__name__)
+PUBLISHED_TOPIC = "ruling.published"
 
 
 def get_inquiry(session: Session, user: User, inquiry_id: int) -> Inquiry:
@@ -40,13 +43,10 @@ def get_ruling(session: Session, number: str) -> Inquiry:
 
 
 def section_heading(manual: Manual, anchor: str) -> str:
-    from app.extensions import db
-    from app.manuals.services import get_version, read_version
-
     if not anchor:
         return ""
-    view = read_version(manual, get_version(db.session, manual))
-    for sec in split_sections(view.doc.body):
+    text = store().read(manual.current_commit, manual.path) or ""
+    for sec in split_sections(parse(text).body):
         if sec.anchor == anchor:
             return sec.heading
     raise ValidationError("指定された見出しはマニュアルの現行版にありません。見出しを選び直してください。")
@@ -128,59 +128,56 @@ def return_answer(session: Session, user: User, inquiry: Inquiry, comment: str) 
     require(user, "inquiry.approve", inquiry)
     if not comment.strip():
         raise ValidationError("差戻しの理由（コメント）を入力してください。")
-    inquiry.status = OPEN
-    inquiry.return_comment = comment.strip()
+    guard.transition(session, inquiry, Inquiry.status == AWAITING, _decided, status=OPEN,
+                     return_comment=comment.strip())
     audit.record(session, user, "inquiry.return", "inquiry", inquiry.id)
 
 
+def _decided(inquiry: Inquiry | None) -> str:
+    if inquiry is not None and inquiry.status == ANSWERED:
+        who = f"（{inquiry.approver_name}）" if inquiry.approver_name else ""
+        return f"この回答案はすでに決裁されています{who}。"
+    if inquiry is not None and inquiry.status == OPEN:
+        return "この回答案は差し戻されています（決裁待ちではありません）。"
+    return "この回答案は決裁待ちではありません。"
+
+
 def approve(session: Session, user: User, inquiry: Inquiry, *, now: datetime | None = None) -> Inquiry:
-    """The 課長's approval: the answer becomes the organisational decision; shared ones are published."""
+    """The 課長's approval: the answer becomes the organisational decision; shared ones are published
+    (numbered from the year's counter in this same transaction)."""
     if inquiry.status != AWAITING:
-        raise Conflict("この回答案は決裁待ちではありません。")
+        raise Conflict(_decided(inquiry))
     require(user, "inquiry.approve", inquiry)
     when = now or now_utc()
-    inquiry.status = ANSWERED
-    inquiry.approver_id, inquiry.approver_name = user.id, user.name
-    inquiry.approver_position, inquiry.approver_unit = user.position, user.unit.name
-    inquiry.approved_at = when
-    inquiry.answered_on = to_jst(when).date()
+    values: dict[str, Any] = {
+        "status": ANSWERED, "approver_id": user.id, "approver_name": user.name, "approver_position": user.position,
+        "approver_unit": user.unit.name, "approved_at": when, "answered_on": to_jst(when).date(),
+    }
+    guard.transition(session, inquiry, Inquiry.status == AWAITING, _decided, **values)
     audit.record(session, user, "inquiry.approve", "inquiry", inquiry.id, share_all=inquiry.share_all)
     if inquiry.share_all:
         publish(session, inquiry, when)
     return inquiry
 
 
-def _next_number(session: Session, year: int) -> str:
-    prefix = f"R{year}-"
-    last = session.scalar(select(func.max(Inquiry.number)).where(Inquiry.number.like(f"{prefix}%")))
-    seq = int(last.removeprefix(prefix)) + 1 if last else 1
-    return f"{prefix}{seq:03d}"
-
-
 def publish(session: Session, inquiry: Inquiry, when: datetime) -> None:
-    """Number it (R2025-014) and make it visible to every ward; listeners index and announce it."""
-    for _attempt in range(5):
-        inquiry.number = _next_number(session, to_jst(when).year)
-        inquiry.published_at = when
-        try:
-            session.commit()
-            break
-        except IntegrityError:  # another ruling took the number meanwhile
-            session.rollback()
-    else:
-        raise Conflict("判断事例の番号を採番できませんでした。再度決裁してください。")
+    """Number it (R2025-014) and make it visible to every ward; the reactions index and announce it."""
+    year = to_jst(when).year
+    inquiry.set_number(year, next_seq(session, year))
+    inquiry.published_at = when
+    session.flush()
     audit.record(session, None, "ruling.publish", "inquiry", inquiry.id, number=inquiry.number)
-    session.commit()
-    signals.ruling_published.send(current_app._get_current_object(), ruling_ids=[inquiry.id])
+    events.emit(session, PUBLISHED_TOPIC, ruling_ids=[inquiry.id])
 
 
 def confirm_recheck(session: Session, user: User, inquiry: Inquiry, note: str) -> None:
     """The owner unit confirms a flagged ruling still holds after the manual changed."""
     require(user, "inquiry.answer", inquiry)
+    refusal = "この判断事例は確認が必要な状態ではありません（すでに確認されています）。"
     if not inquiry.needs_recheck:
-        raise Conflict("この判断事例は確認が必要な状態ではありません。")
-    inquiry.needs_recheck = False
-    inquiry.recheck_note = note.strip() or "関連マニュアル改正後も判断は変わらないことを確認"
+        raise Conflict(refusal)
+    guard.transition(session, inquiry, Inquiry.needs_recheck.is_(True), refusal, needs_recheck=False,
+                     recheck_note=note.strip() or "関連マニュアル改正後も判断は変わらないことを確認")
     audit.record(session, user, "ruling.recheck", "inquiry", inquiry.id, note=inquiry.recheck_note)
 
 
@@ -197,29 +194,27 @@ def propose_amendment(session: Session, user: User, ruling: Inquiry, *, answer: 
 
 
 def decide_amendment(session: Session, user: User, ruling: Inquiry, *, approve: bool, comment: str = "") -> None:
+    refusal = "決裁待ちの改訂案はありません（すでに決裁または差し戻しされています）。"
     if not ruling.amendment_pending:
-        raise Conflict("決裁待ちの改訂案はありません。")
+        raise Conflict(refusal)
     require(user, "inquiry.approve", ruling)
     if ruling.amend_by_id == user.id:
         raise PermissionDenied("自分が作成した改訂案を決裁することはできません。")
     if not approve and not comment.strip():
         raise ValidationError("差戻しの理由（コメント）を入力してください。")
+    values: dict[str, Any] = {"amend_answer": "", "amend_basis": "", "amend_by_name": "", "amend_by_id": None}
     if approve:
-        ruling.answer, ruling.basis = ruling.amend_answer, ruling.amend_basis
-        ruling.approver_id, ruling.approver_name = user.id, user.name
-        ruling.approver_position, ruling.approver_unit = user.position, user.unit.name
-        ruling.approved_at = now_utc()
-        ruling.answered_on = today_jst()
-        ruling.needs_recheck = False
-        ruling.recheck_note = "関連マニュアルの改正に合わせて回答を改めました。"
+        values.update(answer=ruling.amend_answer, basis=ruling.amend_basis, approver_id=user.id,
+                      approver_name=user.name, approver_position=user.position, approver_unit=user.unit.name,
+                      approved_at=now_utc(), answered_on=today_jst(), needs_recheck=False,
+                      recheck_note="関連マニュアルの改正に合わせて回答を改めました。")
     else:
-        ruling.return_comment = comment.strip()
-    ruling.amend_answer = ruling.amend_basis = ruling.amend_by_name = ""
-    ruling.amend_by_id = None
+        values["return_comment"] = comment.strip()
+    guard.transition(session, ruling, (Inquiry.amend_answer != "") & (Inquiry.amend_answer == ruling.amend_answer),
+                     refusal, **values)
     audit.record(session, user, "ruling.amend_approve" if approve else "ruling.amend_return", "inquiry", ruling.id)
     if approve:
-        session.commit()
-        signals.ruling_published.send(current_app._get_current_object(), ruling_ids=[ruling.id], amended=True)
+        events.emit(session, PUBLISHED_TOPIC, ruling_ids=[ruling.id], amended=True)
 
 
 def mark_reflected(session: Session, user: User, inquiry: Inquiry, version: int) -> None:
@@ -263,7 +258,8 @@ def rulings_query(*, manual_id: int | None = None, owner_unit_id: int | None = N
         stmt = stmt.where(Inquiry.asking_unit_id.in_(select(Unit.id).where(Unit.group_name == ward)))
     if q.strip():
         stmt = stmt.where(Inquiry.subject.ilike(f"%{q.strip()}%"))
-    order = {"new": (Inquiry.answered_on.desc(), Inquiry.number.desc()), "number": (Inquiry.number,)}
+    order = {"new": (Inquiry.answered_on.desc(), Inquiry.number_year.desc(), Inquiry.number_seq.desc()),
+             "number": (Inquiry.number_year, Inquiry.number_seq)}
     return stmt.order_by(*order.get(sort, order["new"]))
 
 
@@ -273,7 +269,8 @@ def rulings_for_manual(session: Session, manual: Manual) -> list[Inquiry]:
 
 def flagged(session: Session, user: User) -> list[Inquiry]:
     return list(session.scalars(select(Inquiry).where(
-        Inquiry.owner_unit_id == user.unit_id, Inquiry.needs_recheck.is_(True)).order_by(Inquiry.number)))
+        Inquiry.owner_unit_id == user.unit_id, Inquiry.needs_recheck.is_(True))
+        .order_by(Inquiry.number_year, Inquiry.number_seq)))
 
 
 def visible(user: User, inquiry: Inquiry) -> bool:
@@ -284,8 +281,6 @@ def visible(user: User, inquiry: Inquiry) -> bool:
 
 
 def _section_texts(session: Session, manual: Manual, number: int) -> dict[str, str] | None:
-    from app.revisions.services import store
-
     version = session.scalar(select(ManualVersion).where(ManualVersion.manual_id == manual.id,
                                                           ManualVersion.number == number))
     if version is None:
@@ -311,18 +306,8 @@ def flag_changed_rulings(session: Session, manual: Manual, number: int) -> int:
     return n
 
 
-def _on_revision_published(_sender: object, manual_id: int, number: int, **_kw: object) -> None:
-    from app.extensions import db
-
-    manual = db.session.get(Manual, manual_id)
-    if manual is None:
-        return
-    try:
-        if flag_changed_rulings(db.session, manual, number):
-            db.session.commit()
-    except Exception:
-        db.session.rollback()
-        log.exception("flagging rulings failed for manual %s", manual_id)
-
-
-signals.revision_published.connect(_on_revision_published, weak=False)
+@events.consumer("manual.published", "ruling_flags")
+def _on_manual_published(session: Session, data: dict[str, Any]) -> None:
+    manual = session.get(Manual, data["manual_id"])
+    if manual is not None:
+        flag_changed_rulings(session, manual, data["number"])

@@ -2,27 +2,30 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from app.errors import Conflict, ValidationError
+from app.errors import ValidationError
 from app.extensions import db
 from app.manuals import services as manuals
 from app.markdown import split_sections
-from app.notices.services import count_view
 from app.org import services as org
 from app.org.models import HQ
+from app.org.permissions import require
 from app.revisions.forms import split_tags
 from app.rulings import services as rulings
 from app.rulings.forms import AnswerForm, InquiryForm, NoteForm
 from app.rulings.models import AWAITING, OPEN, STATUS_LABELS
-from app.web import flash_error, login_required_for
+from app.usage.services import count_view
+from app.webutil import back_to, flash_error, login_required_for
 
 bp = Blueprint("rulings", __name__)
-
-
 login_required_for(bp)
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
 
 
 @bp.get("/rulings")
@@ -48,7 +51,6 @@ def index():  # type: ignore[no-untyped-def]
 def show(number: str):  # type: ignore[no-untyped-def]
     ruling = rulings.get_ruling(db.session, number)
     count_view(db.session, current_user, "ruling", ruling.id)
-    db.session.commit()
     return _detail(ruling)
 
 
@@ -62,8 +64,6 @@ def inquiries():  # type: ignore[no-untyped-def]
 
 @bp.route("/inquiries/new", methods=["GET", "POST"])
 def new():  # type: ignore[no-untyped-def]
-    from app.org.permissions import require
-
     require(current_user, "inquiry.create")
     form = InquiryForm()
     slug = request.values.get("manual") or form.manual.data
@@ -84,11 +84,10 @@ def new():  # type: ignore[no-untyped-def]
                 anchor=form.anchor.data or "" if manual else "",
                 owner_unit=None if manual else org.get_unit(db.session, form.owner_unit.data or 0),
             )
-        except (ValidationError, Conflict) as err:
-            db.session.rollback()
+        except ValidationError as err:
+            db.session.rollback()  # the form is shown again with what was typed
             flash_error(err)
         else:
-            db.session.commit()
             flash(f"{inquiry.kind}を{inquiry.owner_unit.name}に送信しました。回答があるとこの画面に表示されます。", "success")
             return redirect(url_for("rulings.detail", inquiry_id=inquiry.id))
     elif request.method == "POST":
@@ -132,63 +131,52 @@ def answer(inquiry_id: int):  # type: ignore[no-untyped-def]
                             basis=form.basis.data or "", tags=split_tags(form.tags.data),
                             share_all=bool(form.share_all.data), submit=submit,
                             notice_sections=list(form.notice_sections.data or []))
-    except (ValidationError, Conflict) as err:
-        db.session.rollback()
+    except ValidationError as err:
+        db.session.rollback()  # the answer form is shown again with what was typed
         flash_error(err)
         return _detail(rulings.get_inquiry(db.session, current_user, inquiry_id)), 400
-    db.session.commit()
     flash("回答案を課長の決裁に回しました。" if submit else "回答案を保存しました。", "success")
     return _back(inquiry)
 
 
 @bp.post("/inquiries/<int:inquiry_id>/amend")
+@back_to("rulings.detail", inquiry_id="inquiry_id")
 def amend(inquiry_id: int):  # type: ignore[no-untyped-def]
     inquiry = rulings.get_inquiry(db.session, current_user, inquiry_id)
     form = AnswerForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
-        rulings.propose_amendment(db.session, current_user, inquiry, answer=form.answer.data or "",
-                                  basis=form.basis.data or "")
-    except (ValidationError, Conflict) as err:
-        db.session.rollback()
-        flash_error(err)
-        return _back(inquiry)
-    db.session.commit()
+    rulings.propose_amendment(db.session, current_user, inquiry, answer=form.answer.data or "",
+                              basis=form.basis.data or "")
     flash("改訂案を課長の決裁に回しました。決裁されるまでは現在の回答が表示されます。", "success")
     return _back(inquiry)
 
 
 @bp.post("/inquiries/<int:inquiry_id>/<any(approve, return, recheck, reflected, amend_approve, amend_return):action>")
+@back_to("rulings.detail", inquiry_id="inquiry_id")
 def act(inquiry_id: int, action: str):  # type: ignore[no-untyped-def]
     inquiry = rulings.get_inquiry(db.session, current_user, inquiry_id)
     form = NoteForm()
     if not form.validate_on_submit():
         abort(400)
     comment = form.comment.data or ""
-    try:
-        if action == "approve":
-            rulings.approve(db.session, current_user, inquiry)
-            message = (f"決裁しました。判断事例 {inquiry.number} として全区に公表しました。" if inquiry.is_published
-                       else "決裁しました。照会した課に回答が表示されます。")
-        elif action == "return":
-            rulings.return_answer(db.session, current_user, inquiry, comment)
-            message = "回答案を差し戻しました。"
-        elif action in ("amend_approve", "amend_return"):
-            rulings.decide_amendment(db.session, current_user, inquiry, approve=action == "amend_approve",
-                                     comment=comment)
-            message = "改訂を決裁しました。" if action == "amend_approve" else "改訂案を差し戻しました。"
-        elif action == "recheck":
-            rulings.confirm_recheck(db.session, current_user, inquiry, comment)
-            message = "判断事例の内容を確認済みにしました。"
-        else:
-            version = int(form.version.data or 0) if (form.version.data or "").isdigit() else 0
-            rulings.mark_reflected(db.session, current_user, inquiry, version)
-            message = f"改善提案を第{version}版に反映済みとして記録しました。"
-    except (ValidationError, Conflict) as err:
-        db.session.rollback()
-        flash_error(err)
-        return _back(inquiry)
-    db.session.commit()
+    if action == "approve":
+        rulings.approve(db.session, current_user, inquiry)
+        message = (f"決裁しました。判断事例 {inquiry.number} として全区に公表しました。" if inquiry.is_published
+                   else "決裁しました。照会した課に回答が表示されます。")
+    elif action == "return":
+        rulings.return_answer(db.session, current_user, inquiry, comment)
+        message = "回答案を差し戻しました。"
+    elif action in ("amend_approve", "amend_return"):
+        rulings.decide_amendment(db.session, current_user, inquiry, approve=action == "amend_approve",
+                                 comment=comment)
+        message = "改訂を決裁しました。" if action == "amend_approve" else "改訂案を差し戻しました。"
+    elif action == "recheck":
+        rulings.confirm_recheck(db.session, current_user, inquiry, comment)
+        message = "判断事例の内容を確認済みにしました。"
+    else:
+        version = int(form.version.data or 0) if (form.version.data or "").isdigit() else 0
+        rulings.mark_reflected(db.session, current_user, inquiry, version)
+        message = f"改善提案を第{version}版に反映済みとして記録しました。"
     flash(message, "success")
     return _back(inquiry)

@@ -6,13 +6,15 @@ from __future__ import annotations
 import logging
 import unicodedata
 from dataclasses import dataclass, field
+from typing import Any
 
 from flask import current_app, url_for
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app import signals
+from app import events, faults
+from app.gitstore import store
 from app.manuals.document import parse
 from app.manuals.models import Manual
 from app.markdown import plain_text, split_sections
@@ -20,7 +22,7 @@ from app.org.models import User
 from app.rulings.models import Inquiry
 from app.search import analysis
 from app.search.backend import FtsIndex, Hit, IndexDoc, Query
-from app.search.models import SearchLog
+from app.usage import services as usage
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +70,6 @@ def manual_docs(manual: Manual, text: str) -> list[IndexDoc]:
 
 
 def index_manual(session: Session, manual: Manual) -> int:
-    from app.revisions.services import store
-
     prefix = f"manual:{manual.slug}#"
     if not manual.is_published:
         get_index().delete(prefix)
@@ -80,8 +80,6 @@ def index_manual(session: Session, manual: Manual) -> int:
 
 def reindex(session: Session) -> dict[str, int]:
     """Rebuild the whole index from git (manuals) and the DB (rulings)."""
-    from app.revisions.services import store
-
     index = get_index()
     index.clear()
     counts = {"manual_sections": 0, "rulings": 0}
@@ -128,49 +126,28 @@ def _reindex_rulings(session: Session, index: FtsIndex) -> dict[str, int]:
 EXTRA_SOURCES = [_reindex_rulings]
 
 
-def _on_ruling_published(_sender: object, ruling_ids: list[int], **_kw: object) -> None:
-    from app.extensions import db
-
-    try:
-        index_rulings(db.session, ruling_ids)
-    except Exception:  # the ruling is published; reindex repairs the index
-        log.exception("search index update failed for rulings %s", ruling_ids[:5])
+@events.consumer("ruling.published", "search_index")
+@events.consumer("ruling.imported", "search_index")
+def _on_rulings(session: Session, data: dict[str, Any]) -> None:
+    index_rulings(session, data["ruling_ids"])
 
 
-signals.ruling_published.connect(_on_ruling_published, weak=False)
+@events.consumer("manual.published", "search_index")
+def _on_manual_published(session: Session, data: dict[str, Any]) -> None:
+    manual = session.get(Manual, data["manual_id"])
+    if manual is not None:
+        faults.fail("search.index")
+        index_manual(session, manual)
 
 
-def _on_revision_published(_sender: object, manual_id: int, **_kw: object) -> None:
-    from app.extensions import db
-
-    manual = db.session.get(Manual, manual_id)
-    if manual is None:
-        return
-    try:
-        index_manual(db.session, manual)
-    except Exception:  # the publish is committed; `flask search reindex` or doctor repairs the index
-        log.exception("search index update failed for manual %s", manual_id)
-
-
-signals.revision_published.connect(_on_revision_published, weak=False)
-
-
-def _on_manuals_imported(_sender: object, manual_ids: list[int], **_kw: object) -> None:
-    from app.extensions import db
-    from app.revisions.services import store
-
-    try:
-        docs: list[IndexDoc] = []
-        gs = store()
-        manuals = list(db.session.scalars(select(Manual).where(Manual.id.in_(manual_ids))))
-        for manual in manuals:
-            docs += manual_docs(manual, gs.read(manual.current_commit, manual.path) or "")
-        get_index().upsert(docs, replace_prefixes=[f"manual:{m.slug}#" for m in manuals])
-    except Exception:
-        log.exception("search index update failed for imported manuals")
-
-
-signals.manuals_imported.connect(_on_manuals_imported, weak=False)
+@events.consumer("manuals.imported", "search_index")
+def _on_manuals_imported(session: Session, data: dict[str, Any]) -> None:
+    docs: list[IndexDoc] = []
+    gs = store()
+    manuals = list(session.scalars(select(Manual).where(Manual.id.in_(data["manual_ids"]))))
+    for manual in manuals:
+        docs += manual_docs(manual, gs.read(manual.current_commit, manual.path) or "")
+    get_index().upsert(docs, replace_prefixes=[f"manual:{m.slug}#" for m in manuals])
 
 
 # --- querying ------------------------------------------------------------------------------------
@@ -221,7 +198,5 @@ def search(session: Session, user: User | None, text: str, *, kind: str | None =
     results = [Result(h, analysis.snippet(h.body, wanted, prefix=prefix)) for h in hits]
     out = Results(text, results, index.facets(q) if facets else {}, terms)
     if record and user is not None and not hits and offset == 0 and text.strip():
-        session.add(SearchLog(user_id=user.id, unit_id=user.unit_id, query=text.strip()[:200], kind=kind or "",
-                              results=0))
-        session.commit()
+        usage.record_miss(session, user, text, kind or "")
     return out

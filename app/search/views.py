@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, render_template, request
+from flask import Blueprint, Flask, jsonify, render_template, request
 from flask_login import current_user, login_required
 
 from app.extensions import db
@@ -11,6 +11,10 @@ from app.search import services as search
 
 bp = Blueprint("search", __name__)
 PAGE = 20
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
 
 
 def _args() -> dict[str, object]:

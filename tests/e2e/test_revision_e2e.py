@@ -73,7 +73,7 @@ def test_draft_consult_approve_publish_and_read(page) -> None:
     page.goto(revision_url)
     shot(page, "revision-approval")
     page.get_by_role("button", name="決裁（承認）する").click()
-    expect(page.get_by_text("決裁しました。マニュアルを公布しました。")).to_be_visible()
+    expect(page.get_by_text("決裁しました。マニュアルを公布しました", exact=False)).to_be_visible()
     expect(page.get_by_test_id("state")).to_have_text("公布済")
     ui_logout(page)
 

@@ -1,0 +1,108 @@
+"""Figures for 本庁: per publication the matrix of ward offices × sections, and the owner unit's
+recent publications with their confirmation progress."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.errors import NotFound
+from app.notices.inbox import is_overdue, pairs, publication_of, same_publication
+from app.notices.models import CONFIRMED, PENDING, SUPERSEDED, Notice, NoticeRead
+from app.org.models import User
+from app.org.permissions import require
+from app.org.services import ward_offices
+from app.wareki import to_jst, today_jst
+
+STATUS_LABELS = {"unread": "未読", "read": "既読のみ", "confirmed": "周知済", "overdue": "期限超過",
+                 "superseded": "失効（新しい改正あり）"}
+
+
+@dataclass
+class Cell:
+    notice: Notice
+    readers: int
+    members: int
+
+    @property
+    def state(self) -> str:
+        if self.notice.status == CONFIRMED:
+            return "confirmed"
+        if self.notice.status == SUPERSEDED:
+            return "superseded"
+        if is_overdue(self.notice):
+            return "overdue"
+        return "read" if self.readers else "unread"
+
+    @property
+    def label(self) -> str:
+        return STATUS_LABELS[self.state]
+
+
+@dataclass
+class Matrix:
+    offices: list[str]
+    sections: list[str]
+    cells: dict[tuple[str, str], Cell]
+    notices: list[Notice]
+
+    def totals(self) -> dict[str, int]:
+        counts: dict[str, int] = defaultdict(int)
+        for cell in self.cells.values():
+            counts[cell.state] += 1
+        return dict(counts)
+
+
+def publication_notices(session: Session, *, revision_id: int | None = None, ruling_id: int | None = None
+                        ) -> list[Notice]:
+    return list(session.scalars(select(Notice).where(publication_of(revision_id, ruling_id)).order_by(Notice.id)))
+
+
+def matrix(session: Session, user: User, *, revision_id: int | None = None, ruling_id: int | None = None) -> Matrix:
+    notices = publication_notices(session, revision_id=revision_id, ruling_id=ruling_id)
+    if not notices:
+        raise NotFound("この公布の通知はありません。")
+    owner_copy = next(n for n in notices if n.owner_copy)  # every publication has the owner unit's copy
+    require(user, "notice.figures", owner_copy.unit_id)
+    ward = [n for n in notices if not n.owner_copy]
+    ids = [n.id for n in ward]
+    readers = pairs(session, select(NoticeRead.notice_id, func.count(NoticeRead.id))
+                    .where(NoticeRead.notice_id.in_(ids)).group_by(NoticeRead.notice_id))
+    members = pairs(session, select(User.unit_id, func.count(User.id)).where(
+        User.unit_id.in_([n.unit_id for n in ward]), User.active.is_(True)).group_by(User.unit_id))
+    cells = {(n.unit.group_name, n.unit.section): Cell(n, readers.get(n.id, 0), members.get(n.unit_id, 0)) for n in ward}
+    sections = list(dict.fromkeys(n.unit.section for n in ward))
+    return Matrix(ward_offices(session), sections, cells, notices)
+
+
+def matrix_rows(m: Matrix) -> list[list[object]]:
+    """The matrix as rows for CSV / Excel: one row per ward office × section."""
+    rows: list[list[object]] = [["区役所・総合支所", "課", "状態", "既読人数", "職員数", "確認者", "確認日時", "期限"]]
+    for office in m.offices:
+        for section in m.sections:
+            cell = m.cells.get((office, section))
+            if cell is None:
+                continue
+            n = cell.notice
+            rows.append([office, section, cell.label, cell.readers, cell.members, n.confirmed_by_name,
+                         to_jst(n.confirmed_at).strftime("%Y-%m-%d %H:%M") if n.confirmed_at else "",
+                         n.due_date.isoformat() if n.due_date else ""])
+    return rows
+
+
+def sent_publications(session: Session, user: User, limit: int = 50) -> list[tuple[Notice, dict[str, int]]]:
+    """The owner unit's recent publications with confirmation progress."""
+    copies = list(session.scalars(select(Notice).where(Notice.owner_copy.is_(True), Notice.unit_id == user.unit_id)
+                                  .order_by(Notice.created_at.desc()).limit(limit)))
+    out = []
+    for copy in copies:
+        cond = same_publication(copy)
+        counts = pairs(session, select(Notice.status, func.count(Notice.id)).where(
+            cond, Notice.owner_copy.is_(False)).group_by(Notice.status))
+        overdue = session.scalar(select(func.count(Notice.id)).where(
+            cond, Notice.owner_copy.is_(False), Notice.status == PENDING, Notice.due_date < today_jst())) or 0
+        out.append((copy, {**counts, "overdue": overdue}))
+    return out

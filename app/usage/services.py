@@ -1,0 +1,119 @@
+"""Usage counting (活用状況): page views of manuals and rulings per unit and month, and the
+figures 本庁 reads from them. Pages call `count_view`; the count is written after the page's own
+unit of work, in a short transaction of its own (a reader never waits on a writer for it)."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from flask import Flask, g, has_request_context
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response
+
+from app.extensions import db
+from app.manuals.models import Manual
+from app.org.models import WARD, Unit, User
+from app.rulings.models import Inquiry
+from app.uow import writing
+from app.usage.models import SearchLog, UsageCount
+from app.wareki import today_jst
+
+log = logging.getLogger(__name__)
+
+def count_view(session: Session, user: User, kind: str, object_id: int) -> None:
+    """One more view of a manual or ruling by the user's unit this month. In a request the count is
+    written after the page's own unit of work (see `init_app`); elsewhere at once."""
+    if has_request_context():
+        g.setdefault("tebiki_views", []).append((kind, object_id, user.unit_id))
+        return
+    _add(session, kind, object_id, user.unit_id)
+
+
+def _add(session: Session, kind: str, object_id: int, unit_id: int) -> None:
+    month = today_jst().strftime("%Y-%m")
+    where = and_(UsageCount.kind == kind, UsageCount.object_id == object_id, UsageCount.unit_id == unit_id,
+                 UsageCount.month == month)
+    for _attempt in range(3):
+        if session.execute(update(UsageCount).where(where).values(views=UsageCount.views + 1)
+                           .execution_options(synchronize_session=False)).rowcount:
+            return
+        try:
+            with session.begin_nested():
+                session.add(UsageCount(kind=kind, object_id=object_id, unit_id=unit_id, month=month, views=1))
+            return
+        except IntegrityError:
+            continue
+
+
+def record_miss(session: Session, user: User, query: str, kind: str = "") -> None:
+    """A search that found nothing (the gap list): written like a page view."""
+    row = SearchLog(user_id=user.id, unit_id=user.unit_id, query=query.strip()[:200], kind=kind or "", results=0)
+    if has_request_context():
+        g.setdefault("tebiki_misses", []).append(row)
+        return
+    session.add(row)
+
+
+def init_app(app: Flask) -> None:
+    @app.after_request
+    def _write_counts(response: Response) -> Response:
+        views = g.pop("tebiki_views", None)
+        misses = g.pop("tebiki_misses", None)
+        if (views or misses) and response.status_code < 400:
+            try:
+                with writing(), Session(db.engine) as session:
+                    for kind, object_id, unit_id in views or []:
+                        _add(session, kind, object_id, unit_id)
+                    session.add_all(misses or [])
+                    session.commit()
+            except SQLAlchemyError:  # a lost count must never fail the page
+                log.exception("usage count not written")
+        return response
+
+
+def usage_by_office(session: Session, owner_unit_id: int | None, months: list[str]) -> list[dict[str, object]]:
+    """Views per manual per ward office per month, for the owner unit's manuals (all for the admin)."""
+    stmt = (select(Manual.slug, Manual.title, Unit.group_name, UsageCount.month, func.sum(UsageCount.views))
+            .join(Manual, Manual.id == UsageCount.object_id).join(Unit, Unit.id == UsageCount.unit_id)
+            .where(UsageCount.kind == "manual", UsageCount.month.in_(months), Unit.kind == WARD)
+            .group_by(Manual.slug, Manual.title, Unit.group_name, UsageCount.month))
+    if owner_unit_id:
+        stmt = stmt.where(Manual.owner_unit_id == owner_unit_id)
+    table: dict[str, dict[str, object]] = {}
+    for slug, title, office, month, views in session.execute(stmt):
+        row = table.setdefault(slug, {"slug": slug, "title": title, "cells": defaultdict(int), "total": 0})
+        row["cells"][(office, month)] += views  # type: ignore[index]
+        row["total"] += views  # type: ignore[operator]
+    return sorted(table.values(), key=lambda r: -int(r["total"]))  # type: ignore[arg-type]
+
+
+def ruling_views(session: Session, owner_unit_id: int | None, months: list[str], limit: int = 30
+                 ) -> list[tuple[str, str, int]]:
+    stmt = (select(Inquiry.number, Inquiry.subject, func.sum(UsageCount.views).label("v"))
+            .join(Inquiry, Inquiry.id == UsageCount.object_id)
+            .where(UsageCount.kind == "ruling", UsageCount.month.in_(months))
+            .group_by(Inquiry.number, Inquiry.subject).order_by(func.sum(UsageCount.views).desc()).limit(limit))
+    if owner_unit_id:
+        stmt = stmt.where(Inquiry.owner_unit_id == owner_unit_id)
+    return [(n, s, v) for n, s, v in session.execute(stmt)]
+
+
+def gap_list(session: Session, since: datetime, limit: int = 100) -> list[tuple[str, str, int, datetime]]:
+    """Searches with no result per ward office (query, office, times, last)."""
+    stmt = (select(SearchLog.query, Unit.group_name, func.count(SearchLog.id), func.max(SearchLog.at))
+            .join(Unit, Unit.id == SearchLog.unit_id).where(SearchLog.at >= since, SearchLog.results == 0)
+            .group_by(SearchLog.query, Unit.group_name).order_by(func.count(SearchLog.id).desc()).limit(limit))
+    return [(q, o, n, last) for q, o, n, last in session.execute(stmt)]
+
+
+def recent_months(n: int = 6) -> list[str]:
+    today = today_jst().replace(day=1)
+    months = []
+    for _ in range(n):
+        months.append(today.strftime("%Y-%m"))
+        today = (today - timedelta(days=1)).replace(day=1)
+    return list(reversed(months))
