@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
@@ -59,4 +60,9 @@ def now_utc() -> datetime:
 
 
 def today_jst() -> date:
+    """Today in Japan. `TEBIKI_TODAY=YYYY-MM-DD` sets the calendar (a rehearsal of a 施行日, and the
+    tests' clock): everything that depends on the day — in force, 施行予定, due dates — follows it."""
+    fixed = os.environ.get("TEBIKI_TODAY")
+    if fixed:
+        return date.fromisoformat(fixed)
     return datetime.now(JST).date()

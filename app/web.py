@@ -18,18 +18,23 @@ from app.errors import TebikiError
 from app.events import commands as event_commands
 from app.extensions import csrf, db, login_manager, migrate
 from app.handover import commands as handover_commands
+from app.handover import permissions as handover_rules
 from app.handover import views as handover_views
 from app.manuals import commands as manual_commands
+from app.manuals import permissions as manual_rules
 from app.manuals import views as manual_views
 from app.notices import commands as notice_commands
+from app.notices import permissions as notice_rules
 from app.notices import views as notice_views
 from app.notices.inbox import unread_count
 from app.org import commands as org_commands
 from app.org import permissions
 from app.org import views as org_views
 from app.org.models import User
+from app.revisions import permissions as revision_rules
 from app.revisions import views as revision_views
 from app.rulings import commands as ruling_commands
+from app.rulings import permissions as ruling_rules
 from app.rulings import views as ruling_views
 from app.search import commands as search_commands
 from app.search import views as search_views
@@ -37,6 +42,8 @@ from app.usage import services as usage
 from app.wareki import today_jst, wareki, wareki_datetime
 from app.webutil import error_response, page_url, refused
 
+# Every domain's permission rules go into the one registry (app.org.permissions).
+RULES = (manual_rules, revision_rules, ruling_rules, notice_rules, handover_rules)
 # Every domain: its pages and its `flask` commands register themselves.
 DOMAINS = (dashboard, org_views, org_commands, manual_views, manual_commands, revision_views, ruling_views,
            ruling_commands, search_views, search_commands, notice_views, notice_commands, handover_views,

@@ -16,6 +16,7 @@ from app.org.models import User
 from app.revisions import base, drafting, route
 from app.revisions.models import Revision
 from app.revisions.publishing import Approval
+from app.wareki import today_jst
 
 FLASK = str(Path(sys.executable).parent / "flask")
 
@@ -66,7 +67,7 @@ def revise(manual: Manual, drafter: str, old: str, new: str, reason: str = "è¨˜è
     revision = drafting.open_revision(db.session, user(drafter), manual)
     doc = parse(base.current_text(revision))
     assert old in doc.body, old
-    fields = drafting.DraftFields(title=doc.title, targets=doc.targets, tags=doc.tags, effective=doc.effective,
+    fields = drafting.DraftFields(title=doc.title, targets=doc.targets, tags=doc.tags, effective=today_jst(),
                              review_months=doc.review_months, body=doc.body.replace(old, new, 1), reason=reason)
     drafting.save_draft(db.session, user(drafter), revision, fields, expected_head=revision.head_commit)
     db.session.commit()

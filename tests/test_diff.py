@@ -26,8 +26,8 @@ def test_inserted_step_sits_beside_the_right_line() -> None:
 def test_added_and_removed_sections_and_escaping() -> None:
     new = OLD.replace("## 3 その他\n\n変更なし。\n", "## 4 新設\n\n<script>x</script>\n")
     sections = compare(OLD, new)
-    headings = [s.heading for s in sections if s.changed]
-    assert "4 新設" in headings and "3 その他（削除）" in headings
+    status = {s.heading: s.status for s in sections}
+    assert status["4 新設"] == "new" and status["3 その他"] == "removed"
     html = "".join(str(r.new) for s in sections for r in s.rows)
     assert "<script>" not in html and "&lt;script&gt;" in html
 

@@ -130,3 +130,85 @@ def test_full_disk_gives_a_clear_error_and_no_partial_state(app: Flask, tmp_path
         assert git("rev-list", "--count", "main").strip() == "1"
     finally:
         subprocess.run(["umount", "-l", str(small)], check=True)
+
+
+def test_a_late_repair_never_moves_the_manual_backwards(app: Flask) -> None:
+    """A is killed between its git commit and its DB record; B of the same manual is published; the
+    repair records A as the version it is on main without touching B's registry or notices."""
+    from app.notices.models import PENDING, SUPERSEDED
+    from app.revisions.models import WorkflowEvent
+    from tests.helpers import approve_step, submit
+
+    manual = make_manual()
+    a = revise(manual, "hq.tanto", "14日以内", "21日以内", reason="審査期間を改める。")
+    b = revise(manual, "hq.tanto", "決定通知書を郵送する。", "決定通知書を郵送又は交付する。", reason="交付を加える。")
+    for r in (a, b):
+        submit(r)
+        approve_step(r, "hq.kakaricho")
+    proc = subprocess.run([sys.executable, "-c", WORKER, str(a.id)], env=env(app, TEBIKI_FAULT="publish.after_git"),
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    db.session.rollback()
+    # B, with a new tag, is published on top of main (which holds A's commit as 第2版).
+    b_text = base_text_of(b)
+    route.approve(db.session, user("hq.kacho"), b)
+    db.session.commit()
+    assert "[テスト]" in b_text
+    db.session.rollback()
+    assert (b.state, b.number, manual.current_version) == (PUBLISHED, 3, 2 + 1)
+    res = subprocess.run([FLASK, "--app", "app", "doctor", "--repair"], env=env(app), capture_output=True, text=True,
+                         timeout=120)
+    assert res.returncode == 0, res.stdout + res.stderr
+    db.session.rollback()
+    assert (a.state, a.number) == (PUBLISHED, 2)
+    assert manual.current_version == 3 and manual.current_commit == b.published_commit  # B stays current
+    assert {n.status for n in db.session.query(Notice).filter_by(revision_id=b.id, owner_copy=False)} == {PENDING}
+    assert {n.status for n in db.session.query(Notice).filter_by(revision_id=a.id, owner_copy=False)} == {SUPERSEDED}
+    assert [s.status for s in a.steps] == ["approved", "approved"]  # A's whole route is on record
+    approvals = db.session.query(WorkflowEvent).filter_by(revision_id=a.id, action="approve").all()
+    assert [e.meaning for e in approvals] == ["審査", "決裁"]
+    res = subprocess.run([FLASK, "--app", "app", "doctor"], env=env(app), capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0 and "問題 0件" in res.stdout, res.stdout
+    # git: one commit per revision, in the order they landed, numbered 2 and 3.
+    out = git("log", "--reverse", "--format=%(trailers:key=Revision,valueonly,separator=)", "main")
+    assert out.split() == ["1", "2", "3"]
+
+
+def base_text_of(revision) -> str:  # type: ignore[no-untyped-def]
+    from app.revisions.base import current_text
+
+    return current_text(revision)
+
+
+def test_a_failing_consumer_never_fails_the_approval(app: Flask, client, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The index consumer raises: the approver sees success, notices and ruling flags are done; once
+    the fault is gone `flask events run` completes the index exactly once."""
+    from app import events
+    from tests.conftest import login, post
+
+    manual, revision = ready_for_final_approval()
+    monkeypatch.setenv("TEBIKI_FAIL", "search.index")
+    login(client, "hq.kacho")
+    res = post(client, f"/revisions/{revision.id}/approve", {"comment": ""}, follow_redirects=True)
+    assert "マニュアルを公布しました" in res.get_data(as_text=True)
+    db.session.rollback()
+    assert revision.state == PUBLISHED
+    assert db.session.query(Notice).filter_by(revision_id=revision.id).count() == 8
+    by_consumer = {r.consumer: r for r in db.session.query(events.Reaction).filter_by(topic="manual.published")}
+    assert by_consumer["notices"].status == "done" and by_consumer["ruling_flags"].status == "done"
+    failed = by_consumer["search_index"]
+    assert failed.status == "pending" and "fault injected" in failed.last_error and failed.attempts == 1
+    assert search.get_index().versions("manual")[manual.slug] != manual.current_commit  # the index is behind …
+    monkeypatch.delenv("TEBIKI_FAIL")
+    db.session.execute(db.update(events.Reaction).values(next_attempt_at=db.func.now()))  # its retry is due
+    db.session.commit()
+    res = subprocess.run([FLASK, "--app", "app", "events", "run"], env=env(app), capture_output=True, text=True,
+                         timeout=120)
+    assert res.returncode == 0 and "処理 1件" in res.stdout, res.stdout + res.stderr
+    db.session.rollback()
+    assert failed.status == "done" and failed.attempts == 2
+    assert search.get_index().versions("manual")[manual.slug] == manual.current_commit  # … and catches up once
+    assert "21日以内" in search.search(db.session, None, "審査 21日以内", record=False).results[0].hit.body
+    res = subprocess.run([FLASK, "--app", "app", "events", "run"], env=env(app), capture_output=True, text=True,
+                         timeout=120)
+    assert "処理 0件" in res.stdout

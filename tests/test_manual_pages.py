@@ -28,7 +28,7 @@ def test_reader_pages(client, published) -> None:
     page = client.get("/manuals/").get_data(as_text=True)
     assert "テスト事務の手引き" in page and "第2版" in page
     page = client.get("/manuals/test-manual").get_data(as_text=True)
-    assert "これは現行版（第2版）です。" in page
+    assert "これは現在施行中の版（第2版" in page
     assert 'id="3-審査"' in page and 'href="#3-審査"' in page  # anchors and table of contents
     assert "30日以内" in page and "<table>" in page
     assert "鈴木 美香" in page and "高橋 誠" in page and "決裁" in page  # the approval record
@@ -117,11 +117,11 @@ def test_stale_edit_shows_both_versions_and_keeps_input(client, published) -> No
     drafting.save_draft(db.session, user("hq.kakaricho"), revision, other, expected_head=opened)
     db.session.commit()
     resp = post(client, f"/revisions/{revision.id}/edit", {
-        "title": "テスト事務の手引き", "targets": "保険年金課", "tags": "", "effective": "2025-04-01",
+        "title": "テスト事務の手引き", "targets": "保険年金課", "tags": "", "effective": today_jst().isoformat(),
         "review_months": "12", "reason": "私の理由", "summary": "", "body": "# 私の本文\n", "head": opened})
     html = resp.get_data(as_text=True)
     assert resp.status_code == 200
-    assert "他の人の保存と重なりました" in html
+    assert "他の人の保存と重なりました" in html, html[html.find('class="flashes"'):][:600]
     assert "# 他の人の本文" in html and "# 私の本文" in html
     db.session.expire_all()
     assert "他の人の本文" in base.current_text(revision)

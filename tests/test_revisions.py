@@ -29,14 +29,16 @@ def test_full_lifecycle_writes_one_commit_per_published_version(app: Flask) -> N
     consultation.start_consultation(db.session, user("hq.tanto"), revision, today_jst() + timedelta(days=7))
     comment = consultation.add_comment(db.session, user("aoba.tanto"), revision, anchor="3-審査", body="期間の根拠を示してほしい。")
     db.session.commit()
+    with pytest.raises(ValidationError, match="意見照会の期限.*前です"):
+        route.submit(db.session, user("hq.tanto"), revision)  # the wards' time is not cut short silently
     with pytest.raises(ValidationError, match="未対応"):
-        route.submit(db.session, user("hq.tanto"), revision)
+        route.submit(db.session, user("hq.tanto"), revision, early=True)
     with pytest.raises(ValidationError, match="理由"):
         consultation.dispose_comment(db.session, user("hq.tanto"), revision, comment, disposition="not_reflected",
                                      reason="")
     consultation.dispose_comment(db.session, user("hq.tanto"), revision, comment, disposition="reflected",
                                  reason="根拠を追記")
-    route.submit(db.session, user("hq.tanto"), revision)
+    route.submit(db.session, user("hq.tanto"), revision, early=True)
     assert revision.state == IN_REVIEW
     assert route.approve(db.session, user("hq.kakaricho"), revision, "確認").final is False
     outcome = route.approve(db.session, user("hq.kacho"), revision)
@@ -151,7 +153,7 @@ def test_stale_save_is_refused_with_both_versions() -> None:
     revision = revise(manual, "hq.tanto", "14日以内", "21日以内")
     opened_at = revision.head_commit
     doc = parse(base.current_text(revision))
-    mine = drafting.DraftFields(title=doc.title, targets=doc.targets, tags=doc.tags, effective=doc.effective,
+    mine = drafting.DraftFields(title=doc.title, targets=doc.targets, tags=doc.tags, effective=today_jst(),
                            review_months=12, body=doc.body + "\n追記A\n", reason="理由")
     theirs = drafting.DraftFields(**{**mine.__dict__, "body": doc.body + "\n追記B\n"})
     drafting.save_draft(db.session, user("hq.kakaricho"), revision, theirs, expected_head=opened_at)
@@ -217,7 +219,7 @@ def test_submit_requires_reason_and_a_change() -> None:
 
 def test_create_new_manual_and_abolish_it() -> None:
     fields = drafting.DraftFields(title="新しい手引き", targets=["保険年金課", "戸籍住民課"], tags=["新規"],
-                             effective=date(2025, 4, 1), review_months=24, body="# 新しい手引き\n\n## 1 目的\n本文\n",
+                             effective=today_jst(), review_months=24, body="# 新しい手引き\n\n## 1 目的\n本文\n",
                              reason="新規制定")
     with pytest.raises(ValidationError) as exc:
         drafting.create_manual(db.session, user("hq.tanto"), slug="Bad Slug", fields=fields)
@@ -390,3 +392,40 @@ def test_doctor_finds_and_repairs_a_half_done_publish(app: Flask) -> None:
     assert revision.state == PUBLISHED and manual.current_version == 2
     assert check(db.session) == []
     assert git("rev-list", "--count", "main").strip() == "2"
+
+
+def test_trailers_are_matched_exactly_never_as_prefixes(app: Flask) -> None:
+    """Revision-Id 1 is not found in the commit of 12, nor Manual ab for aa: the retry scan of a
+    publication compares git's parsed trailer values exactly."""
+    from app.gitstore import Person, store
+    from app.wareki import now_utc
+
+    gs = store()
+    tip = gs.ref("refs/heads/main")
+    sha = gs.write_commit(tip, {"x.md": "x"}, "題\n\nManual: ab\nRevision-Id: 12\n", Person("a", "a@b"), now_utc())
+    gs.update_ref("refs/heads/main", sha, tip)
+    assert gs.find_by_trailer("Revision-Id", "12") == sha
+    assert gs.find_by_trailer("Revision-Id", "1") is None
+    assert gs.find_by_trailer("Revision-Id", "2") is None
+    assert gs.find_by_trailer("Manual", "ab") == sha
+    assert gs.find_by_trailer("Manual", "a") is None
+
+
+def test_publishing_revision_1_after_revision_12_writes_its_own_commit() -> None:
+    manual = make_manual()
+    drafts = [drafting.open_revision(db.session, user("hq.tanto"), manual) for _ in range(12)]
+    db.session.commit()
+    first, twelfth = drafts[0], drafts[11]
+    assert (first.id, twelfth.id) == (1, 12)
+    for revision, (old, new) in ((twelfth, ("14日以内", "21日以内")), (first, ("受付印を押す。", "受付印を押し、記録する。"))):
+        doc = parse(base.current_text(revision))
+        drafting.save_draft(db.session, user("hq.tanto"), revision, drafting.DraftFields(
+            title=doc.title, targets=doc.targets, tags=doc.tags, effective=today_jst(), review_months=12,
+            body=doc.body.replace(old, new), reason="改める。"), expected_head=revision.head_commit)
+        db.session.commit()
+        approve_all(revision)
+    db.session.expire_all()
+    assert (twelfth.number, first.number) == (2, 3)
+    assert twelfth.published_commit != first.published_commit
+    ids = git("log", "--format=%(trailers:key=Revision-Id,valueonly,separator=)", "main").split()
+    assert ids == ["1", "12"]

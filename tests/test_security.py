@@ -60,6 +60,7 @@ def get_spec(w: dict) -> list[tuple[str, set[str]]]:
         ("/manuals/new", HQ),
         ("/revisions", EVERYONE), (f"/revisions/{d.id}", HQ_OWNER | {"admin"}),
         (f"/revisions/{d.id}/compare", HQ_OWNER | {"admin"}), (f"/revisions/{d.id}/edit", HQ_OWNER),
+        (f"/revisions/{d.id}/resolve", HQ_OWNER),
         ("/rulings", EVERYONE), (f"/rulings/{r.number}", EVERYONE),
         ("/inquiries", EVERYONE), (f"/inquiries/{p.id}", HQ_OWNER | AOBA | {"admin"}), ("/inquiries/new", WARD),
         ("/notices/", EVERYONE), (f"/notices/{n.id}", AOBA | HQ_OWNER | {"admin"}),
@@ -118,7 +119,7 @@ def post_urls(w: dict) -> list[str]:
         f"/manuals/{m.slug}/manage", f"/manuals/{m.slug}/revise", "/manuals/new", f"/notices/{n.id}/confirm",
         "/notices/delegates", "/notices/read-all", f"/revisions/{d.id}/approve", f"/revisions/{d.id}/comments",
         f"/revisions/{d.id}/comments/1", f"/revisions/{d.id}/consult", f"/revisions/{d.id}/edit",
-        f"/revisions/{d.id}/submit", "/revisions/preview",
+        f"/revisions/{d.id}/submit", "/revisions/preview", f"/revisions/{d.id}/resolve",
     ]
 
 

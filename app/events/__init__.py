@@ -79,7 +79,8 @@ def backoff(attempts: int) -> timedelta:
 
 
 def run_due(*, limit: int = 500, reaction_ids: list[int] | None = None, now: Any = None) -> RunResult:
-    """Run due reactions (or exactly these), each in its own session and transaction."""
+    """Run due reactions (or exactly these), each in its own session and transaction. The caller
+    must not hold a write transaction of its own (on SQLite the two would wait for each other)."""
     from app.uow import writing
 
     result = RunResult()

@@ -21,6 +21,7 @@ def events_run(limit: int) -> None:
     """Complete interrupted publications, then run due reactions."""
     for line in publishing.complete_pending(db.session):
         click.echo(line)
+    db.session.commit()  # the reactions run in their own sessions: this one must not hold the lock
     result = events.run_due(limit=limit)
     click.echo(f"処理 {result.done}件、失敗（後で再試行） {result.failed}件")
 

@@ -16,7 +16,7 @@ from app.manuals.models import ACTIVE, Manual, ManualTag, ManualTarget, ManualVe
 from app.markdown import Rendered, render
 from app.org.models import User
 from app.org.permissions import can
-from app.wareki import JST
+from app.wareki import JST, today_jst
 
 
 def manuals_query(
@@ -60,16 +60,62 @@ def get_manual(session: Session, user: User, slug: str) -> Manual:
 
 
 @dataclass
+class Standing:
+    """A manual's versions on a day (DESIGN.md, "Versions: published, in force, 施行予定"): the one
+    in force — the latest published version whose 施行日 has come — and the newest one published
+    with a later 施行日. Derived when read: nothing flips on the 施行日."""
+
+    in_force: ManualVersion | None
+    scheduled: ManualVersion | None
+    day: date
+
+    def status(self, version: ManualVersion) -> str:
+        """in_force (施行中) / scheduled (施行予定) / old (旧版)."""
+        if self.in_force is not None and version.number == self.in_force.number:
+            return "in_force"
+        if self.in_force is None or version.number > self.in_force.number:
+            return "scheduled"
+        return "old"
+
+    @property
+    def shown(self) -> ManualVersion | None:
+        """What the manual's page shows by default: the version in force (before the first 施行日,
+        the first version, marked 施行予定)."""
+        return self.in_force or self.first_scheduled
+
+    first_scheduled: ManualVersion | None = None
+
+
+STATUS_LABELS = {"in_force": "施行中", "scheduled": "施行予定", "old": "旧版"}
+
+
+def standing(session: Session, manual: Manual, day: date | None = None) -> Standing:
+    day = day or today_jst()
+    in_force = as_of(session, manual, day)
+    later = select(ManualVersion).where(ManualVersion.manual_id == manual.id)
+    if in_force is not None:
+        later = later.where(ManualVersion.number > in_force.number)
+    scheduled = list(session.scalars(later.order_by(ManualVersion.number)))
+    return Standing(in_force, scheduled[-1] if scheduled else None, day, scheduled[0] if scheduled else None)
+
+
+@dataclass
 class VersionView:
     manual: Manual
     version: ManualVersion
     doc: ManualDoc
     rendered: Rendered
     text: str
+    standing: Standing | None = None
+
+    @property
+    def status(self) -> str:
+        return self.standing.status(self.version) if self.standing else "in_force"
 
     @property
     def is_current(self) -> bool:
-        return self.version.number == self.manual.current_version
+        """The version in force today (the one a ward applies at the counter)."""
+        return self.status == "in_force"
 
 
 def get_version(session: Session, manual: Manual, number: int | None = None) -> ManualVersion:
@@ -81,11 +127,11 @@ def get_version(session: Session, manual: Manual, number: int | None = None) -> 
     return version
 
 
-def read_version(manual: Manual, version: ManualVersion) -> VersionView:
+def read_version(manual: Manual, version: ManualVersion, standing: Standing | None = None) -> VersionView:
     # Blob ids are content addresses: the rendered HTML for one can be cached forever.
     text = store().read_blob(version.blob_sha)
     doc = parse(text)
-    return VersionView(manual, version, doc, render(doc.body), text)
+    return VersionView(manual, version, doc, render(doc.body), text, standing)
 
 
 def versions_query(manual: Manual) -> Select:

@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from app.extensions import db
 from app.gitstore import store
+from app.manuals import diff
 from app.manuals import services as manuals
 from app.org import services as org
 from app.org.models import HQ
@@ -49,8 +50,10 @@ def _show(slug: str, number: int | None):  # type: ignore[no-untyped-def]
     if not manual.is_published:
         flash("このマニュアルはまだ公布されていません。起案・決裁の画面から改正案を確認してください。", "info")
         return redirect(url_for("revisions.index"))
-    version = manuals.get_version(db.session, manual, number)
-    view = manuals.read_version(manual, version)
+    standing = manuals.standing(db.session, manual)
+    shown = standing.shown if number is None else None
+    version = shown or manuals.get_version(db.session, manual, number)
+    view = manuals.read_version(manual, version, standing)
     count_view(db.session, current_user, "manual", manual.id)
     approvals = lists.approvals_by_revision(db.session, [version.revision_id] if version.revision_id else [])
 
@@ -78,7 +81,8 @@ def history(slug: str):  # type: ignore[no-untyped-def]
     approvals = lists.approvals_by_revision(db.session, [v.revision_id for v in page.items if v.revision_id])
     numbers = list(range(manual.current_version, 0, -1))
     return render_template("manuals/history.html", manual=manual, page=page, versions=page.items, numbers=numbers,
-                           approvals=approvals, kind_labels=KIND_LABELS)
+                           approvals=approvals, kind_labels=KIND_LABELS, standing=manuals.standing(db.session, manual),
+                           status_labels=manuals.STATUS_LABELS)
 
 
 @bp.get("/<slug>/asof")
@@ -118,4 +122,5 @@ def compare(slug: str):  # type: ignore[no-untyped-def]
         new_n, old_n = old_n, new_n
     new, old, sections = manuals.compare_versions(db.session, manual, new_n, old_n)
     return render_template("manuals/compare.html", manual=manual, new=new, old=old, sections=sections,
+                           blocks=diff.blocks(sections),
                            versions=manuals.versions(db.session, manual), revision=None)

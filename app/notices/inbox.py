@@ -105,11 +105,6 @@ def read_status(session: Session, notice: Notice) -> list[tuple[User, datetime |
     return [(u, reads.get(u.id)) for u in users]
 
 
-def is_delegate(session: Session, user: User) -> bool:
-    return session.scalar(select(ConfirmDelegate.id).where(
-        ConfirmDelegate.unit_id == user.unit_id, ConfirmDelegate.user_id == user.id)) is not None
-
-
 def _confirm_refusal(notice: Notice | None) -> str:
     if notice is not None and notice.status == SUPERSEDED:
         return "この通知は新しい改正により失効しています。新しい改正の通知を確認してください。"

@@ -3,16 +3,19 @@ record (a WorkflowEvent per transition) and the state checks."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import audit, guard
 from app.errors import Conflict, NotFound, ValidationError
 from app.gitstore import Person, store
+from app.manuals.document import parse
+from app.manuals.models import ManualVersion
 from app.org.models import User
-from app.revisions.models import DECIDE, REVISE, ApprovalStep, Revision, WorkflowEvent
-from app.wareki import now_utc
+from app.revisions.models import ABOLISH, DECIDE, NEW, REVISE, ApprovalStep, Revision, WorkflowEvent
+from app.wareki import now_utc, wareki
 
 CONFLICT_MARK = "<<<<<<<"
 
@@ -69,9 +72,33 @@ def base_text(revision: Revision) -> str | None:
     return store().read(revision.base_commit, revision.manual.path) if revision.base_commit else None
 
 
-def check_ready(revision: Revision) -> None:
+def effective_problems(session: Session, revision: Revision, effective: date | None) -> list[str]:
+    """A 施行日 earlier than the newest published version's would let this draft's text (which
+    carries that version's changes) take effect before them."""
+    manual = revision.manual
+    if effective is None or not manual.is_published or revision.kind == NEW:
+        return []
+    latest = session.scalar(select(ManualVersion).where(ManualVersion.manual_id == manual.id)
+                            .order_by(ManualVersion.number.desc()).limit(1))
+    if latest is not None and latest.effective_date is not None and effective < latest.effective_date:
+        label = "廃止日" if revision.kind == ABOLISH else "施行日"
+        return [f"{label}（{wareki(effective)}）を、第{latest.number}版の施行日（{wareki(latest.effective_date)}）より"
+                "前にすることはできません。施行日を見直してください。"]
+    return []
+
+
+def _unchanged(text: str, base: str | None) -> bool:
+    """Nothing but the 施行日 differs from the version the draft started from."""
+    if base is None:
+        return False
+    mine, theirs = parse(text), parse(base)
+    mine.effective = theirs.effective
+    return mine.dump() == theirs.dump()
+
+
+def check_ready(session: Session, revision: Revision) -> None:
     """What a draft needs before 意見照会 or 決裁."""
-    problems = []
+    problems = effective_problems(session, revision, revision.effective_date)
     if not revision.reason.strip():
         problems.append("改正理由を入力して保存してください。")
     if revision.effective_date is None:
@@ -83,7 +110,7 @@ def check_ready(revision: Revision) -> None:
         problems.append("本文がまだ保存されていません。")
     elif CONFLICT_MARK in text:
         problems.append("本文に競合の印（<<<<<<<）が残っています。競合を解消して保存してください。")
-    elif revision.kind == REVISE and text == base_text(revision):
+    elif revision.kind == REVISE and _unchanged(text, base_text(revision)):
         problems.append("本文が現行版から変更されていません。")
     if problems:
         raise ValidationError("この改正案はまだ回付できません。", details=problems)

@@ -26,7 +26,7 @@ def start_consultation(session: Session, user: User, revision: Revision, deadlin
         raise Conflict(state_refusal(revision, "意見照会に回"))
     if deadline <= (to_jst(now).date() if now else today_jst()):
         raise ValidationError("意見照会の期限は明日以降の日付にしてください。")
-    check_ready(revision)
+    check_ready(session, revision)
     guard.transition(session, revision, Revision.state == DRAFT,
                      lambda r: state_refusal(r, "意見照会に回"), state=CONSULTATION, consultation_deadline=deadline)
     targets = "、".join(revision.manual.target_names)

@@ -4,6 +4,7 @@ the database so a stale form never overwrites someone else's save."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -21,11 +22,13 @@ from app.org.permissions import require
 from app.revisions.base import (
     CONFLICT_MARK,
     current_text,
+    effective_problems,
     person,
     record_event,
     require_state,
     text_or_none,
 )
+from app.revisions.merge import resolve_body
 from app.revisions.models import (
     ABOLISH,
     DRAFT,
@@ -36,7 +39,7 @@ from app.revisions.models import (
     Revision,
     WorkflowEvent,
 )
-from app.wareki import now_utc, to_jst, today_jst
+from app.wareki import now_utc, to_jst, today_jst, wareki
 
 MAX_BODY = 500_000  # characters; a manual of 50 pages is ~100,000
 
@@ -163,7 +166,7 @@ def save_draft(session: Session, user: User, revision: Revision, fields: DraftFi
     """Save the editor: one commit on the draft's ref. Returns False when nothing changed."""
     require(user, "revision.edit", revision)
     require_state(revision, *EDITABLE_STATES, doing="編集")
-    problems = validate_fields(fields)
+    problems = validate_fields(fields) + effective_problems(session, revision, fields.effective)
     if problems:
         raise ValidationError("保存できません。", details=problems)
     manual = revision.manual
@@ -218,3 +221,83 @@ def _commit_draft(session: Session, user: User, revision: Revision, text: str, *
     revision.updated_at = when
     record_event(session, revision, user, "save", commit_sha=sha, at=now)
     return sha
+
+
+# --- 施行日 --------------------------------------------------------------------------------------
+
+
+def effective_warnings(revision: Revision, today: date | None = None) -> list[str]:
+    """What the drafter should know about the 施行日 (not an error)."""
+    today = today or today_jst()
+    if revision.effective_date is not None and revision.effective_date < today:
+        return [f"施行日（{wareki(revision.effective_date)}）が本日より前です（遡及適用）。"
+                "最終の決裁で、遡及して適用することの確認が必要になります。"]
+    return []
+
+
+# --- resolving a conflict with a version published meanwhile ------------------------------------
+
+
+@dataclass
+class Conflicts:
+    """What the resolution page shows: each field changed differently on both sides, and each
+    passage of the body changed differently on both sides."""
+
+    main_commit: str | None
+    merged: dict[str, object]
+    fields: list[dict[str, object]]
+    hunks: list[dict[str, str]]
+    marked_body: str
+
+
+def conflicts_of(revision: Revision) -> Conflicts | None:
+    if not revision.conflict_data:
+        return None
+    data = json.loads(revision.conflict_data)
+    return Conflicts(data.get("main_commit"), data.get("merged", {}), data.get("fields", []), data.get("hunks", []),
+                     data.get("marked_body", ""))
+
+
+def resolve_conflict(session: Session, user: User, revision: Revision, *, fields: dict[str, str],
+                     passages: list[tuple[str, str]], expected_head: str, now: datetime | None = None) -> None:
+    """The drafter's choices: per field 現行を採用 (main) / 改正案を採用 (draft); per passage main,
+    draft or edit (with the text). The draft then holds the resolved text on top of main."""
+    require(user, "revision.edit", revision)
+    require_state(revision, *EDITABLE_STATES, doing="競合の解消")
+    found = conflicts_of(revision)
+    if found is None:
+        raise Conflict("この改正案に解消する競合はありません（すでに解消されています）。")
+    problems = []
+    doc = parse(current_text(revision))
+    for name, value in found.merged.items():
+        setattr(doc, name, value)
+    for f in found.fields:
+        choice = fields.get(str(f["name"]))
+        if choice not in ("main", "draft"):
+            problems.append(f"「{f['label']}」で、現行と改正案のどちらを採用するか選んでください。")
+            continue
+        setattr(doc, str(f["name"]), f[choice])
+    texts = []
+    for i, hunk in enumerate(found.hunks):
+        choice, edited = passages[i] if i < len(passages) else ("", "")
+        if choice == "main":
+            texts.append(hunk["main"])
+        elif choice == "draft":
+            texts.append(hunk["draft"])
+        elif choice == "edit" and edited.strip():
+            texts.append(edited.replace("\r\n", "\n"))
+        else:
+            problems.append(f"本文の競合{i + 1}で、現行・改正案・編集のいずれかを選んでください（編集は内容を入力）。")
+    if problems:
+        raise ValidationError("競合を解消できません。", details=problems)
+    doc.body = resolve_body(found.marked_body, texts) if found.hunks else doc.body
+    if CONFLICT_MARK in doc.body:
+        raise ValidationError("本文に競合の印（<<<<<<<）が残っています。編集した内容から印を取り除いてください。")
+    if revision.head_commit != expected_head:
+        raise _stale(session, revision)
+    _commit_draft(session, user, revision, doc.dump(), expected_head=expected_head, now=now)
+    revision.base_commit = found.main_commit
+    revision.conflict_text = None
+    revision.conflict_data = None
+    record_event(session, revision, user, "resolve", comment="公布済みの改正との競合を解消しました。", at=now)
+    audit.record(session, user, "revision.resolve", "revision", revision.id)

@@ -71,3 +71,14 @@ def approvals_by_revision(session: Session, revision_ids: list[int]) -> dict[int
     for ev in events:
         grouped.setdefault(ev.revision_id, []).append(ev)
     return grouped
+
+
+def siblings(session: Session, revisions: list[Revision]) -> dict[int, list[Revision]]:
+    """For each revision, the other open drafts of the same manual (two 意見照会 on one manual
+    must be visible as such)."""
+    manual_ids = {r.manual_id for r in revisions}
+    if not manual_ids:
+        return {}
+    open_ = list(session.scalars(select(Revision).where(Revision.manual_id.in_(manual_ids),
+                                                        Revision.state.in_(OPEN_STATES)).order_by(Revision.id)))
+    return {r.id: [o for o in open_ if o.manual_id == r.manual_id and o.id != r.id] for r in revisions}

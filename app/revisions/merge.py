@@ -44,7 +44,8 @@ class BodyHunk:
 
 @dataclass
 class Merged:
-    doc: ManualDoc | None  # the result, when clean
+    doc: ManualDoc | None  # the result: fields merged where they could be (when not clean, the body
+    # holds git's markers and conflicting fields the draft's value — never written anywhere as is)
     fields: list[FieldConflict] = field(default_factory=list)
     hunks: list[BodyHunk] = field(default_factory=list)
     marked_body: str = ""  # the body with git's markers (for the resolution page only)
@@ -67,12 +68,8 @@ def merge(gs: GitStore, base_text: str | None, main_text: str | None, draft_text
     if main_text is None or base_text == main_text:
         return Merged(draft)  # nothing published meanwhile (or a first version): the draft as it is
     main = parse(main_text)
-    if base_text is None:
-        # A 制定 whose manual got published by another draft meanwhile: everything differs.
-        return Merged(None, [FieldConflict(n, label, getattr(main, n), getattr(draft, n))
-                             for n, label in MERGED_FIELDS.items() if getattr(main, n) != getattr(draft, n)],
-                      [BodyHunk(main.body, draft.body, "")] if main.body != draft.body else [])
-    base = parse(base_text)
+    base = parse(base_text) if base_text is not None else ManualDoc(
+        title="", owner=main.owner, targets=[], effective=None, review_months=0, tags=[], body="")
     result = ManualDoc(title=draft.title, owner=main.owner, targets=draft.targets, effective=draft.effective,
                        review_months=draft.review_months, tags=draft.tags, body=draft.body,
                        manager=main.manager, obsolete=draft.obsolete)
@@ -87,10 +84,9 @@ def merge(gs: GitStore, base_text: str | None, main_text: str | None, draft_text
     hunks = split_hunks(body) if conflicted else []
     if conflicted and not hunks:  # a conflict git reports without markers we can read: offer the whole body
         hunks = [BodyHunk(main.body, draft.body, base.body)]
-    if conflicts or hunks:
-        return Merged(None, conflicts, hunks, body)
+        body = f"<<<<<<< {LABELS[0]}\n{main.body}=======\n{draft.body}>>>>>>> {LABELS[2]}\n"
     result.body = body
-    return Merged(result)
+    return Merged(result, conflicts, hunks, body if hunks else "")
 
 
 def split_hunks(marked: str) -> list[BodyHunk]:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import UTCDateTime, db
@@ -58,6 +58,7 @@ class Revision(db.Model):
     # The conflicts to resolve (JSON: main's commit, field choices, body passages); None = none.
     conflict_data: Mapped[str | None] = mapped_column(Text)
     notice_due_days: Mapped[int] = mapped_column(Integer, default=14)  # 周知確認の期限（公布から）
+    retroactive: Mapped[bool] = mapped_column(Boolean, default=False)  # 施行日 before 公布, confirmed (遡及適用)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -155,7 +156,7 @@ class WorkflowEvent(db.Model):
 EVENT_LABELS = {
     "create": "起案", "save": "保存", "consult": "意見照会", "submit": "決裁に回付", "approve": "承認",
     "return": "差戻し", "publish": "公布", "withdraw": "取下げ", "conflict": "公布時に競合（差戻し）",
-    "resume": "意見照会を終了",
+    "resume": "意見照会を終了", "resolve": "競合を解消",
 }
 
 

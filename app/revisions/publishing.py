@@ -25,7 +25,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app import audit, events, faults, guard
-from app.errors import Conflict
+from app.errors import Conflict, ValidationError
 from app.gitstore import MAIN, Candidate, GitStore, commit_onto, parse_trailers, store, trailer_block
 from app.manuals.document import parse
 from app.manuals.models import ACTIVE, OBSOLETE, Manual, ManualVersion
@@ -43,7 +43,7 @@ from app.revisions.models import (
     Revision,
     WorkflowEvent,
 )
-from app.wareki import now_utc, to_jst
+from app.wareki import now_utc, to_jst, wareki
 
 log = logging.getLogger(__name__)
 PUBLISHED_TOPIC = "manual.published"
@@ -84,8 +84,15 @@ def _merge(gs: GitStore, revision: Revision, tip: str | None) -> merging.Merged:
 
 
 def publish(session: Session, revision: Revision, approver: User, step: ApprovalStep, *, comment: str = "",
-            now: datetime | None = None, notice_due_days: int | None = None) -> Approval:
+            now: datetime | None = None, notice_due_days: int | None = None, retroactive: bool = False) -> Approval:
     """The final 決裁: steps 1–4 above. Commits the decision (step 2) itself, before main moves."""
+    day = to_jst(now or now_utc()).date()
+    if revision.effective_date is not None and revision.effective_date < day:
+        if not retroactive:
+            raise ValidationError(
+                f"施行日（{wareki(revision.effective_date)}）が公布日（{wareki(day)}）より前です（遡及適用）。"
+                "遡及して適用してよい場合は「遡及適用を確認しました」にチェックして決裁してください。")
+        comment = (comment + "\n" if comment else "") + f"遡及適用を確認（施行日 {wareki(revision.effective_date)}、公布日 {wareki(day)}）"
     gs = store()
     tip = gs.ref(MAIN)
     merged = _merge(gs, revision, tip)
@@ -93,7 +100,8 @@ def publish(session: Session, revision: Revision, approver: User, step: Approval
         send_back(session, revision, approver, merged, tip, now)
         return Approval(conflict=True, final=True)
     record_step(session, revision, step, approver, comment, now)
-    values: dict[str, object] = {"state": PUBLISHING, "updated_at": now or now_utc()}
+    values: dict[str, object] = {"state": PUBLISHING, "updated_at": now or now_utc(),
+                                 "retroactive": revision.effective_date is not None and revision.effective_date < day}
     if notice_due_days is not None:
         values["notice_due_days"] = notice_due_days
     guard.transition(session, revision, Revision.state == IN_REVIEW, lambda r: state_refusal(r, "決裁"), **values)
@@ -242,8 +250,10 @@ def send_back(session: Session, revision: Revision, actor: User | None, merged: 
     """A conflict with a change published meanwhile: back to the drafter, whose draft stays as it
     was (no markers anywhere); the resolution page shows both sides of each conflict."""
     main_text = store().read(tip, revision.manual.path) or ""
+    doc = merged.doc
     data = {
         "main_commit": tip,
+        "merged": {name: getattr(doc, name) for name in merging.MERGED_FIELDS} if doc else {},
         "fields": [{"name": f.name, "label": f.label, "main": f.main, "draft": f.draft} for f in merged.fields],
         "marked_body": merged.marked_body,
         "hunks": [{"main": h.main, "draft": h.draft} for h in merged.hunks],

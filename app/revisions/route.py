@@ -28,7 +28,7 @@ from app.revisions.models import (
     ApprovalStep,
     Revision,
 )
-from app.wareki import now_utc
+from app.wareki import now_utc, wareki
 
 
 def approval_route(session: Session, revision: Revision, consult_unit: Unit | None) -> list[ApprovalStep]:
@@ -49,14 +49,21 @@ def approval_route(session: Session, revision: Revision, consult_unit: Unit | No
 
 
 def submit(session: Session, user: User, revision: Revision, *, consult_unit: Unit | None = None,
-           now: datetime | None = None) -> None:
+           now: datetime | None = None, early: bool = False) -> None:
+    """To the 決裁 route. Before the 意見照会 deadline only with `early` (the drafter confirmed that
+    the wards' time is cut short), which the 決裁 record shows."""
     require(user, "revision.edit", revision)
     if revision.state == IN_REVIEW:
         raise Conflict("この改正案はすでに決裁に回付されています。")
     require_state(revision, *EDITABLE_STATES, doing="決裁に回付")
-    check_ready(revision)
+    check_ready(session, revision)
     if consult_unit is not None and (not consult_unit.is_hq or consult_unit.id == revision.manual.owner_unit_id):
         raise ValidationError("合議先には所管課以外の本庁の課を選んでください。")
+    cut_short = revision.state == CONSULTATION and consultation.consultation_open(revision)
+    if cut_short and not early:
+        raise ValidationError(
+            f"意見照会の期限（{wareki(revision.consultation_deadline)}）前です。期限前に決裁に回付する場合は、"
+            "「期限前に回付することを確認しました」にチェックしてください（決裁記録に残ります）。")
     if revision.state == CONSULTATION:
         left = consultation.undecided(session, revision)
         if left:
@@ -67,14 +74,17 @@ def submit(session: Session, user: User, revision: Revision, *, consult_unit: Un
                      else state_refusal(r, "決裁に回付"), state=IN_REVIEW, updated_at=now or now_utc())
     revision.steps = approval_route(session, revision, consult_unit)
     route = " → ".join(f"{s.meaning}" for s in revision.steps)
-    record_event(session, revision, user, "submit", comment=f"決裁ルート: {route}", at=now)
+    note = f"（意見照会の期限 {wareki(revision.consultation_deadline)} 前に回付することを確認）" if cut_short else ""
+    record_event(session, revision, user, "submit", comment=f"決裁ルート: {route}{note}", at=now)
     audit.record(session, user, "revision.submit", "revision", revision.id)
 
 
 def approve(session: Session, user: User, revision: Revision, comment: str = "",
-            now: datetime | None = None, *, notice_due_days: int | None = None) -> publishing.Approval:
+            now: datetime | None = None, *, notice_due_days: int | None = None,
+            retroactive: bool = False) -> publishing.Approval:
     """Approve the current step; the final one publishes (see `publishing.publish`).
-    `notice_due_days` (set by the final approver) is the 周知 deadline of its notices."""
+    `notice_due_days` (set by the final approver) is the 周知 deadline of its notices; `retroactive`
+    is the final approver's confirmation of a 施行日 before the day of 公布 (遡及適用)."""
     if revision.state != IN_REVIEW:
         raise Conflict(state_refusal(revision, "承認"))
     require(user, "revision.approve", revision)
@@ -86,7 +96,7 @@ def approve(session: Session, user: User, revision: Revision, comment: str = "",
     if final:
         # The merge is tried first: a conflict goes back to the drafter and no approval is recorded.
         return publishing.publish(session, revision, user, step, comment=comment.strip(), now=now,
-                                  notice_due_days=notice_due_days)
+                                  notice_due_days=notice_due_days, retroactive=retroactive)
     record_step(session, revision, step, user, comment.strip(), now)
     return publishing.Approval()
 

@@ -68,7 +68,9 @@ def _form_errors(form: DraftForm) -> None:
 @bp.get("/revisions")
 def index():  # type: ignore[no-untyped-def]
     require(current_user, "revision.workspace")
-    return render_template("revisions/index.html", lists=lists.workspace(db.session, current_user))
+    found = lists.workspace(db.session, current_user)
+    shown = [r for items in found.values() for r in items if r.is_open]
+    return render_template("revisions/index.html", lists=found, siblings=lists.siblings(db.session, shown))
 
 
 @bp.route("/manuals/new", methods=["GET", "POST"])
@@ -100,7 +102,12 @@ def open_revision(slug: str):  # type: ignore[no-untyped-def]
     kind = ABOLISH if request.form.get("kind") == "obsolete" else REVISE
     if not DecisionForm().validate_on_submit():
         abort(400)
+    others = drafting.open_drafts(db.session, manual)
     revision = drafting.open_revision(db.session, current_user, manual, kind=kind)
+    if others:
+        flash("このマニュアルには進行中の改正案があります: " + "、".join(
+            f"#{r.id}（{r.kind_label}・{r.state_label}・{r.drafter.name}）" for r in others)
+            + "。内容が重なる場合は、公布時に競合の解消が必要になります。", "warning")
     if kind == ABOLISH:
         flash("廃止案を作成しました。廃止理由を入力して決裁に回してください。", "success")
     return redirect(url_for("revisions.edit", revision_id=revision.id))
@@ -111,7 +118,7 @@ def _fill(form: DraftForm, revision: Revision) -> None:
     form.title.data = doc.title
     form.targets.data = doc.targets
     form.tags.data = "、".join(doc.tags)
-    form.effective.data = revision.effective_date or doc.effective
+    form.effective.data = revision.effective_date  # a new draft does not carry the old 施行日 over
     form.review_months.data = doc.review_months
     form.body.data = doc.body
     form.reason.data = revision.reason
@@ -144,6 +151,8 @@ def edit(revision_id: int):  # type: ignore[no-untyped-def]
             flash_error(err)
         else:
             flash("保存しました。" if changed else "変更はありません（保存済みの内容と同じです）。", "success")
+            for warning in drafting.effective_warnings(revision):
+                flash(warning, "warning")
             if request.form.get("then") == "show":
                 return redirect(url_for("revisions.show", revision_id=revision.id))
             return redirect(url_for("revisions.edit", revision_id=revision.id))
@@ -185,7 +194,9 @@ def show(revision_id: int):  # type: ignore[no-untyped-def]
     else:
         visible_comments = all_comments
     return render_template(
-        "revisions/show.html", revision=revision, doc=doc, rendered=render(doc.body) if doc else None,
+        "revisions/show.html", revision=revision, doc=doc,
+        others=drafting.open_drafts(db.session, revision.manual, exclude=revision.id),
+        conflicts=drafting.conflicts_of(revision), today=today_jst(), rendered=render(doc.body) if doc else None,
         sections=sections, comments=visible_comments, comment_form=comment_form, submit_form=submit_form,
         consult_form=ConsultForm(data={"deadline": today_jst() + timedelta(days=14)}), decision_form=DecisionForm(),
         disposition_form=DispositionForm(), event_labels=EVENT_LABELS, consultation_open=consultation.consultation_open(revision),
@@ -243,7 +254,8 @@ def submit(revision_id: int):  # type: ignore[no-untyped-def]
         abort(400)
     unit_id = request.form.get("consult_unit", type=int) or 0
     consult_unit = org.get_unit(db.session, unit_id) if unit_id else None
-    route.submit(db.session, current_user, base.get_revision(db.session, revision_id), consult_unit=consult_unit)
+    route.submit(db.session, current_user, base.get_revision(db.session, revision_id), consult_unit=consult_unit,
+                 early=request.form.get("early") == "1")
     return _done(revision_id, "決裁に回付しました。")
 
 
@@ -263,7 +275,8 @@ def decide(revision_id: int, decision: str):  # type: ignore[no-untyped-def]
         route.withdraw(db.session, current_user, revision, comment)
         return _done(revision_id, "改正案を取り下げました。")
     outcome = route.approve(db.session, current_user, revision, comment,
-                            notice_due_days=request.form.get("notice_due_days", type=int))
+                            notice_due_days=request.form.get("notice_due_days", type=int),
+                            retroactive=request.form.get("retroactive") == "1")
     if outcome.conflict:
         flash("この改正案の起案後に、同じマニュアルの別の改正が公布され、同じ箇所が変更されていました。"
               "公布せずに起案者に戻しました。起案者は両方の内容を確認して競合を解消し、改めて決裁に回してください。", "error")
@@ -275,6 +288,30 @@ def decide(revision_id: int, decision: str):  # type: ignore[no-untyped-def]
     return _done(revision_id, "承認しました。次の段階に回付されました。")
 
 
+@bp.route("/revisions/<int:revision_id>/resolve", methods=["GET", "POST"])
+@back_to("revisions.resolve", revision_id="revision_id")
+def resolve(revision_id: int):  # type: ignore[no-untyped-def]
+    """Both sides of each conflict with a version published meanwhile, the differences marked."""
+    revision = base.get_revision(db.session, revision_id)
+    require(current_user, "revision.edit", revision)
+    found = drafting.conflicts_of(revision)
+    form = DecisionForm()
+    if found is None:
+        return render_template("revisions/resolve.html", revision=revision, conflicts=None, passages=[], form=form)
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        fields = {str(f["name"]): request.form.get(f"field-{f['name']}", "") for f in found.fields}
+        passages = [(request.form.get(f"passage-{i}", ""), request.form.get(f"edit-{i}", ""))
+                    for i in range(len(found.hunks))]
+        drafting.resolve_conflict(db.session, current_user, revision, fields=fields, passages=passages,
+                                  expected_head=request.form.get("head", ""))
+        return _done(revision_id, "競合を解消して保存しました。内容を確認して、改めて決裁に回してください。")
+    passages = [diff.passage(h["main"], h["draft"]) for h in found.hunks]
+    return render_template("revisions/resolve.html", revision=revision, conflicts=found, passages=passages,
+                           form=form)
+
+
 @bp.get("/revisions/<int:revision_id>/compare")
 def compare(revision_id: int):  # type: ignore[no-untyped-def]
     revision = base.get_revision(db.session, revision_id)
@@ -283,4 +320,5 @@ def compare(revision_id: int):  # type: ignore[no-untyped-def]
     doc = parse(base.current_text(revision))
     sections = diff.compare(parse(old).body if old else "", doc.body)
     return render_template("manuals/compare.html", manual=revision.manual, new=None, old=None, sections=sections,
+                           blocks=diff.blocks(sections),
                            versions=[], revision=revision)

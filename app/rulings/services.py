@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from app import audit, events, guard
 from app.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from app.gitstore import store
+from app.manuals import diff
 from app.manuals.document import parse
 from app.manuals.models import Manual, ManualVersion
 from app.markdown import split_sections
@@ -42,11 +43,15 @@ def get_ruling(session: Session, number: str) -> Inquiry:
     return ruling
 
 
-def section_heading(manual: Manual, anchor: str) -> str:
+def section_heading(session: Session, manual: Manual, anchor: str) -> str:
+    """The heading of a section of the version the ward applies (in force), or of any later one."""
     if not anchor:
         return ""
-    text = store().read(manual.current_commit, manual.path) or ""
-    for sec in split_sections(parse(text).body):
+    for version in session.scalars(select(ManualVersion).where(ManualVersion.manual_id == manual.id)
+                                   .order_by(ManualVersion.number.desc()).limit(3)):
+        for sec in split_sections(parse(store().read_blob(version.blob_sha)).body):
+            if sec.anchor == anchor:
+                return sec.heading
         if sec.anchor == anchor:
             return sec.heading
     raise ValidationError("指定された見出しはマニュアルの現行版にありません。見出しを選び直してください。")
@@ -74,7 +79,7 @@ def file_inquiry(session: Session, user: User, *, kind: str, subject: str, body:
         problems.append("公布されていないマニュアルには照会できません。")
     heading = ""
     if not problems and manual is not None and anchor:
-        heading = section_heading(manual, anchor)
+        heading = section_heading(session, manual, anchor)
     if problems:
         raise ValidationError("照会を送信できません。", details=problems)
     owner = manual.owner_unit if manual is not None else owner_unit
@@ -280,28 +285,43 @@ def visible(user: User, inquiry: Inquiry) -> bool:
 # --- reacting to a manual revision -------------------------------------------------------------
 
 
-def _section_texts(session: Session, manual: Manual, number: int) -> dict[str, str] | None:
+def _body_of(session: Session, manual: Manual, number: int) -> str | None:
     version = session.scalar(select(ManualVersion).where(ManualVersion.manual_id == manual.id,
                                                           ManualVersion.number == number))
-    if version is None:
-        return None
-    return {s.anchor: s.text for s in split_sections(parse(store().read_blob(version.blob_sha)).body)}
+    return parse(store().read_blob(version.blob_sha)).body if version is not None else None
 
 
 def flag_changed_rulings(session: Session, manual: Manual, number: int) -> int:
-    """Rulings linked to a section that changed (or to the manual as a whole) need re-checking."""
+    """Rulings whose linked section's text changed in version `number` (compared section by section
+    with the previous version, a heading renumbered with its text unchanged is no change) need
+    re-checking; the flag says what changed. A ruling on the whole manual is flagged by any change."""
     rulings = [r for r in rulings_for_manual(session, manual) if not r.needs_recheck]
     if not rulings or number < 2:
         return 0
-    old, new = _section_texts(session, manual, number - 1), _section_texts(session, manual, number)
+    old, new = _body_of(session, manual, number - 1), _body_of(session, manual, number)
     if old is None or new is None:
         return 0
+    found = diff.changes(old, new)
+    changed = [c.heading or "冒頭" for c in found.values() if c.status != "unchanged"]
     n = 0
     for ruling in rulings:
-        if ruling.anchor and old.get(ruling.anchor) == new.get(ruling.anchor):
+        if not ruling.anchor:
+            if changed:
+                ruling.needs_recheck = True
+                ruling.recheck_note = f"第{number}版で改正されました（改正箇所: {'、'.join(changed[:5])}）。"
+                n += 1
+            continue
+        change = found.get(ruling.anchor)
+        if change is None:
+            continue  # the section was not in the previous version either: nothing new to check
+        if change.status == "unchanged":
+            if change.anchor != ruling.anchor:  # renumbered: the link follows the heading
+                ruling.anchor, ruling.heading = change.anchor, change.heading
             continue
         ruling.needs_recheck = True
-        ruling.recheck_note = f"第{number}版で関連箇所が改正されました。"
+        ruling.recheck_note = (f"第{number}版で関連箇所「{ruling.heading or change.heading}」が削除されました。"
+                               if change.status == "removed"
+                               else f"第{number}版で関連箇所「{change.heading}」の本文が改正されました。")
         n += 1
     return n
 

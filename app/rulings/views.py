@@ -69,7 +69,8 @@ def new():  # type: ignore[no-untyped-def]
     slug = request.values.get("manual") or form.manual.data
     manual = manuals.get_manual(db.session, current_user, slug) if slug else None
     if manual is not None:
-        view = manuals.read_version(manual, manuals.get_version(db.session, manual))
+        standing = manuals.standing(db.session, manual)
+        view = manuals.read_version(manual, standing.shown or manuals.get_version(db.session, manual), standing)
         form.anchor.choices = [SelectChoice("", "マニュアル全体")] + [
             SelectChoice(s.anchor, s.heading) for s in split_sections(view.doc.body) if s.anchor]
         form.manual.data = manual.slug

@@ -46,3 +46,23 @@ document.addEventListener("click", (ev) => {
   form.addEventListener("submit", () => { dirty = false; });
   window.addEventListener("beforeunload", (ev) => { if (dirty) { ev.preventDefault(); ev.returnValue = ""; } });
 })();
+
+// A posted form's buttons disable themselves after the first press (a double click sends once).
+// The server is the authority (every change is a guarded write); this only spares the second
+// request. Disabled after the browser has collected the form, so the pressed button's value is sent.
+document.addEventListener("submit", (ev) => {
+  const form = ev.target;
+  if (ev.defaultPrevented || (form.method || "").toLowerCase() !== "post" || form.matches("[data-no-lock]")) return;
+  setTimeout(() => {
+    form.querySelectorAll("button, input[type=submit]").forEach((b) => {
+      b.disabled = true;
+      b.setAttribute("aria-busy", "true");
+    });
+  }, 0);
+});
+window.addEventListener("pageshow", () => {
+  document.querySelectorAll("button[aria-busy=true], input[aria-busy=true]").forEach((b) => {
+    b.disabled = false;
+    b.removeAttribute("aria-busy");
+  });
+});

@@ -16,7 +16,7 @@ from tests.helpers import make_manual
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("demo_users")]
 
 
-def test_draft_consult_approve_publish_and_read(page) -> None:
+def test_draft_consult_approve_publish_and_read(page, monkeypatch) -> None:
     make_manual("kokuho-test", "国民健康保険 テスト手引き")
 
     # 担当 opens a revision from the manual page and edits it with live preview.
@@ -29,7 +29,8 @@ def test_draft_consult_approve_publish_and_read(page) -> None:
     body.fill(text.replace("14日以内に決定する。", "30日以内に決定する。"))
     expect(page.locator("#preview")).to_contain_text("30日以内に決定する。")
     page.get_by_label("改正理由").fill("審査期間を実態に合わせて改める。")
-    page.get_by_label("施行日").fill((today_jst() + timedelta(days=30)).isoformat())
+    effective = today_jst() + timedelta(days=30)
+    page.get_by_label("施行日").fill(effective.isoformat())
     shot(page, "revision-editor")
     page.get_by_role("button", name="保存して改正案の画面へ").click()
     expect(page.get_by_text("保存しました。")).to_be_visible()
@@ -58,6 +59,10 @@ def test_draft_consult_approve_publish_and_read(page) -> None:
     page.get_by_role("button", name="記録").click()
     expect(page.get_by_test_id("comment")).to_contain_text("反映した")
     page.get_by_role("button", name="決裁に回付する").click()
+    # The wards still have time to comment: cutting 意見照会 short needs a confirmation.
+    expect(page.get_by_text("意見照会の期限", exact=False).first).to_be_visible()
+    page.get_by_label(re.compile("前に回付することを確認しました")).check()
+    page.get_by_role("button", name="決裁に回付する").click()
     expect(page.get_by_test_id("state")).to_have_text("決裁中")
     expect(page.get_by_text("起案者は承認できません")).to_be_visible()
     ui_logout(page)
@@ -77,12 +82,23 @@ def test_draft_consult_approve_publish_and_read(page) -> None:
     expect(page.get_by_test_id("state")).to_have_text("公布済")
     ui_logout(page)
 
-    # The ward user sees the new version, its history and the 新旧対照表.
+    # Before its 施行日 the ward user reads the version in force, told of the one to come.
     ui_login(page, "aoba.tanto")
     page.get_by_role("navigation", name="メインメニュー").get_by_role("link", name="マニュアル").click()
     page.get_by_role("link", name="国民健康保険 テスト手引き").click()
-    expect(page.get_by_test_id("banner")).to_contain_text("これは現行版（第2版）です。")
+    expect(page.get_by_test_id("banner")).to_contain_text("これは現在施行中の版（第1版")
+    expect(page.get_by_test_id("manual-body")).to_contain_text("14日以内に決定する。")
+    expect(page.get_by_test_id("scheduled-banner")).to_contain_text("第2版")
+    shot(page, "manual-page-scheduled")
+    page.get_by_test_id("scheduled-banner").get_by_role("link", name=re.compile("第2版")).click()
+    expect(page.get_by_test_id("banner")).to_contain_text("施行予定（第2版")
     expect(page.get_by_test_id("manual-body")).to_contain_text("30日以内に決定する。")
+    # On the 施行日 (the clock moves; nothing is run) the new version is in force.
+    monkeypatch.setenv("TEBIKI_TODAY", effective.isoformat())
+    page.goto("/manuals/kokuho-test")
+    expect(page.get_by_test_id("banner")).to_contain_text("これは現在施行中の版（第2版")
+    expect(page.get_by_test_id("manual-body")).to_contain_text("30日以内に決定する。")
+    expect(page.get_by_test_id("scheduled-banner")).to_have_count(0)
     shot(page, "manual-page")
     page.get_by_role("link", name="改正履歴").click()
     expect(page.get_by_role("cell", name=re.compile("審査期間を実態に合わせて改める。"))).to_be_visible()
