@@ -300,3 +300,14 @@ def register(app: Flask) -> None:
             _fail(err)
         db.session.commit()
         click.echo(f"職員を登録しました: {user.login}（{user.name}、{unit.name} {position}{'、管理者' if admin else ''}）")
+
+    @app.cli.group("uploads")
+    def uploads_group() -> None:
+        """Uploaded files waiting for their preview."""
+
+    @uploads_group.command("sweep")
+    def uploads_sweep() -> None:
+        """Remove uploads nobody came back for within a day (run daily)."""
+        from app.uploads import sweep
+
+        click.echo(f"1日以上経過したアップロードファイルを{sweep()}件削除しました。")

@@ -87,14 +87,9 @@ def init_app(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(session_id: str) -> User | None:
-        try:
-            user_id, version = (int(x) for x in session_id.split(":"))
-        except ValueError:
-            return None
-        user = db.session.get(User, user_id)
-        if user is None or user.session_version != version or not user.active:
-            return None
-        return user
+        from app.org.sessions import load_user as load
+
+        return load(db.session, session_id)  # checks the server-side session row on every request
 
     from app.dashboard import bp as main_bp
     from app.handover.views import bp as handover_bp

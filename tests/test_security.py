@@ -111,7 +111,8 @@ def post_urls(w: dict) -> list[str]:
     d, p, n, h, m = w["draft"], w["private"], w["notice"], w["handover"], w["manual"]
     uid, unit_id = user("aoba.tanto").id, user("aoba.tanto").unit_id
     return [
-        "/logout", "/account/password", f"/admin/users/{uid}", f"/admin/users/{uid}/deactivate", "/admin/users/new",
+        "/logout", "/account/password", "/account/sessions/end", f"/admin/users/{uid}", f"/admin/users/{uid}/deactivate",
+        f"/admin/users/{uid}/sessions", "/admin/users/new",
         "/admin/units/new", f"/admin/units/{unit_id}", f"/admin/units/{unit_id}/deactivate", "/admin/staff-import",
         "/admin/staff-import/abc123/apply", f"/handovers/{h.id}", "/handovers/start",
         f"/inquiries/{p.id}/approve", f"/inquiries/{p.id}/amend", f"/inquiries/{p.id}/answer", "/inquiries/new",

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import io
-import secrets
 from pathlib import Path
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 
+from app import tables, uploads
 from app.errors import Conflict, ValidationError
 from app.extensions import db
 from app.handover import importer
@@ -97,42 +96,20 @@ def print_view(handover_id: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/handovers/<int:handover_id>.xlsx")
 def export(handover_id: int):  # type: ignore[no-untyped-def]
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font
-
     h = ho.get_handover(db.session, current_user, handover_id)
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "事務引継書"
-    ws.append(["事務引継書"])
-    ws["A1"].font = Font(size=14, bold=True)
-    ws.append(["所属", h.unit.name, "職", h.position, "氏名", h.user.name])
-    ws.append(["担当事務", h.duties])
-    ws.append([])
-    ws.append(["マニュアル管理状況"])
-    ws.append(["マニュアル", "状況", "注意", "後任者", "引継事項"])
+    rows: list[list[object]] = [
+        ["事務引継書"], ["所属", h.unit.name, "職", h.position, "氏名", h.user.name], ["担当事務", h.duties], [],
+        ["マニュアル管理状況"], ["マニュアル", "状況", "注意", "後任者", "引継事項"]]
     for i in h.manual_items:
         successor = i.successor or h.default_successor
-        ws.append([i.label, i.detail, i.flag, successor.name if successor else "", i.note])
-    ws.append([])
-    ws.append(["その他の引継事項"])
-    ws.append(["区分", "件名", "状況", "注意", "引継事項"])
-    for i in h.items:
-        if i.kind != "manual":
-            ws.append([i.kind_label, i.label, i.detail, i.flag, i.note])
-    ws.append([])
-    ws.append(["懸案事項", h.concerns])
-    ws.append(["所属長確認", f"{h.confirmed_by_name}（{h.confirmed_by_position}）" if h.confirmed_by_name else "未確認",
-               str(h.confirmed_at or "")[:16]])
-    for row in ws.iter_rows():
-        for cell in row:
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
-    ws.column_dimensions["A"].width = 34
-    ws.column_dimensions["B"].width = 40
-    buf = io.BytesIO()
-    wb.save(buf)
-    return Response(buf.getvalue(), mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": f'attachment; filename="hikitsugi-{h.id}.xlsx"'})
+        rows.append([i.label, i.detail, i.flag, successor.name if successor else "", i.note])
+    rows += [[], ["その他の引継事項"], ["区分", "件名", "状況", "注意", "引継事項"]]
+    rows += [[i.kind_label, i.label, i.detail, i.flag, i.note] for i in h.items if i.kind != "manual"]
+    rows += [[], ["懸案事項", h.concerns],
+             ["所属長確認", f"{h.confirmed_by_name}（{h.confirmed_by_position}）" if h.confirmed_by_name else "未確認",
+              str(h.confirmed_at or "")[:16]]]
+    return tables.download(rows, f"hikitsugi-{h.id}", "xlsx", sheet_title="事務引継書", widths={"A": 34, "B": 40},
+                           wrap=True, heading=True)
 
 
 @bp.get("/checks")
@@ -188,48 +165,30 @@ def manage(slug: str):  # type: ignore[no-untyped-def]
 # --- 人事異動 (admin) ---------------------------------------------------------------------------------
 
 
-def _upload_dir() -> Path:
-    path = Path(current_app.config["INSTANCE_DIR"]) / "uploads"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 @bp.route("/admin/staff-import", methods=["GET", "POST"])
 def staff_import():  # type: ignore[no-untyped-def]
     require(current_user, "staff.import")
     form = UploadForm()
     if form.validate_on_submit():
         upload = form.file.data
-        suffix = Path(upload.filename or "").suffix.lower() if upload else ""
-        if suffix not in (".csv", ".xlsx"):
-            flash("取り込めるのは .csv と .xlsx のファイルです。", "error")
+        try:
+            token = uploads.save(upload, "staff")
+        except ValidationError as err:
+            flash(err.message, "error")
             return render_template("handover/import.html", form=form, preview=None)
-        token = secrets.token_hex(12)
-        path = _upload_dir() / f"{token}{suffix}"
-        upload.save(path)
         return redirect(url_for("handover.staff_preview", token=token, name=Path(upload.filename or "").name))
     return render_template("handover/import.html", form=form, preview=None,
                            rounds=db.session.scalars(db.select(TransferRound).order_by(TransferRound.id.desc()).limit(10)))
 
 
-def _uploaded(token: str) -> Path:
-    if not token.isalnum():
-        abort(404)
-    for suffix in (".csv", ".xlsx"):
-        path = _upload_dir() / f"{token}{suffix}"
-        if path.exists():
-            return path
-    abort(404)
-
-
 @bp.get("/admin/staff-import/<token>")
 def staff_preview(token: str):  # type: ignore[no-untyped-def]
     require(current_user, "staff.import")
-    path = _uploaded(token)
+    path = uploads.path_of(token, "staff")
     try:
         preview = importer.validate(db.session, importer.read_file(path))
     except ValidationError as err:
-        path.unlink(missing_ok=True)
+        uploads.remove(path)
         return render_template("handover/import.html", form=UploadForm(), preview=None, error=err, rounds=[]), 400
     return render_template("handover/import.html", form=ConfirmForm(), preview=preview, token=token,
                            name=request.args.get("name", ""), summary=importer.summary(preview), rounds=[])
@@ -240,7 +199,7 @@ def staff_apply(token: str):  # type: ignore[no-untyped-def]
     require(current_user, "staff.import")
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    path = _uploaded(token)
+    path = uploads.path_of(token, "staff")
     try:
         rnd = importer.apply(db.session, current_user, importer.read_file(path), file_name=request.form.get("name", ""))
     except ValidationError as err:
@@ -248,7 +207,7 @@ def staff_apply(token: str):  # type: ignore[no-untyped-def]
         flash_error(err)
         return redirect(url_for("handover.staff_import"))
     db.session.commit()
-    path.unlink(missing_ok=True)
+    uploads.remove(path)
     flash(f"人事異動を反映しました（{rnd.rows}人）。事務引継書を作成し、発令日に所属を移します。", "success")
     return redirect(url_for("handover.rounds", round=rnd.id))
 

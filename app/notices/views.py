@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import timedelta
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from app import tables
 from app.errors import Conflict, ValidationError
 from app.extensions import db
 from app.notices import services as notices
@@ -109,22 +108,7 @@ def sent():  # type: ignore[no-untyped-def]
 
 
 def _export(rows: list[list[object]], name: str, fmt: str) -> Response:
-    if fmt == "xlsx":
-        from openpyxl import Workbook
-
-        wb = Workbook()
-        ws = wb.active
-        for row in rows:
-            ws.append(row)
-        buf = io.BytesIO()
-        wb.save(buf)
-        return Response(buf.getvalue(), mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                        headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
-    out = io.StringIO()
-    csv.writer(out).writerows(rows)
-    # BOM so that Excel opens the Japanese text correctly.
-    return Response("\ufeff" + out.getvalue(), mimetype="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+    return tables.download(rows, name, fmt)  # the one writer: cells are text, never formulas
 
 
 @bp.get("/matrix")

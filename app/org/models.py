@@ -65,10 +65,11 @@ class User(UserMixin, db.Model):
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     password_hash: Mapped[str] = mapped_column(String(255))
+    # "local": signs in with the password kept here (demo, break-glass administrators);
+    # "directory": signs in against the city's directory (LDAP) and follows it.
+    auth_source: Mapped[str] = mapped_column(String(12), default="local", server_default="local")
     # Bumped on password change or deactivation: every existing session stops working.
     session_version: Mapped[int] = mapped_column(Integer, default=1)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
 
@@ -110,3 +111,36 @@ class User(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.login}>"
+
+
+class LoginSession(db.Model):
+    """One signed-in browser. The cookie carries a random token; only its SHA-256 is stored, so a
+    copy of the database opens no session. A row that is ended (logout, password change,
+    deactivation) or expired stops the cookie at once, from whichever browser it is replayed."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    end_reason: Mapped[str] = mapped_column(String(20), default="")
+    ip: Mapped[str] = mapped_column(String(45), default="")
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
+
+
+class LoginThrottle(db.Model):
+    """Failed sign-in counters, keyed by a hash of (login, client address), login, address or
+    (login, trusted device). Missing logins are counted exactly like existing ones."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    login_hash: Mapped[str] = mapped_column(String(64), index=True, default="")
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    trusted: Mapped[bool] = mapped_column(Boolean, default=False)  # a device this login succeeded from
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

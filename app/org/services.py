@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+import secrets
 
 from flask import current_app
 from sqlalchemy import case, func, select
@@ -12,14 +12,15 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from app import audit
 from app.errors import NotFound, ValidationError
-from app.org import structure
+from app.org import sessions, structure, throttle
 from app.org.models import HQ, POSITIONS, WARD, Unit, User
 from app.org.permissions import require
-from app.wareki import now_utc, to_jst
+from app.wareki import now_utc
 
 LOGIN_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{2,63}$")
 MIN_PASSWORD = 8
-GENERIC_LOGIN_ERROR = "ログインIDまたはパスワードが正しくありません。"
+LOGIN_REFUSED = ("ログインできませんでした。ログインIDとパスワードをご確認ください。続けて失敗すると、正しく入力しても"
+                 "しばらくの間（最大{minutes}分）ログインできなくなります。")
 
 
 # --- units -----------------------------------------------------------------------------
@@ -252,14 +253,15 @@ def update_user(
     return user
 
 
-def set_password(session: Session, actor: User, user: User, password: str) -> None:
+def set_password(session: Session, actor: User, user: User, password: str, *, keep_session: str | None = None) -> None:
+    """Every other session of the user ends; `keep_session` (the token of the browser changing its
+    own password) stays signed in."""
     if actor.id != user.id:
         require(actor, "admin.users")
     _check_password_strength(password)
     user.password_hash = hash_password(password)
-    user.session_version += 1
-    user.failed_logins = 0
-    user.locked_until = None
+    sessions.end_all(session, user, "password", keep=keep_session if actor.id == user.id else None)
+    throttle.clear(session, user.login)
     audit.record(session, actor, "user.password", "user", user.id)
 
 
@@ -270,64 +272,84 @@ def set_user_active(session: Session, actor: User, user: User, active: bool) -> 
         require(actor, "user.deactivate", user)
     user.active = active
     user.session_version += 1
+    sessions.end_all(session, user, "deactivated")
     audit.record(session, actor, "user.reactivate" if active else "user.deactivate", "user", user.id,
                  login=user.login)
 
 
 def unlock_user(session: Session, actor: User, user: User) -> None:
+    """Clear the sign-in throttling of this login (every client)."""
     require(actor, "admin.users")
-    user.failed_logins = 0
-    user.locked_until = None
+    throttle.clear(session, user.login)
     audit.record(session, actor, "user.unlock", "user", user.id, login=user.login)
 
 
-def is_locked(user: User) -> bool:
-    if user.locked_until is None:
-        return False
-    locked = user.locked_until
-    if locked.tzinfo is None:
-        locked = to_jst(locked)
-    return locked > now_utc()
+def end_sessions(session: Session, actor: User, user: User) -> int:
+    """「すべての端末からログアウトさせる」(admin), or the user's 「他の端末からログアウト」."""
+    if actor.id != user.id:
+        require(actor, "admin.users")
+    n = sessions.end_all(session, user, "ended", keep=sessions.current_token() if actor.id == user.id else None)
+    audit.record(session, actor, "user.sessions_ended", "user", user.id, sessions=n)
+    return n
 
 
-_DUMMY_HASH: str | None = None
+def is_throttled(session: Session, user: User) -> bool:
+    return bool(throttle.blocked_logins(session, [user.login]))
 
 
-def authenticate(session: Session, login: str, password: str) -> User:
-    """The user for these credentials, or ValidationError. Failures are recorded (commit them)."""
-    global _DUMMY_HASH
-    user = session.scalar(select(User).where(func.lower(User.login) == login.strip().lower()))
-    if user is None or not user.active:
-        # Same work as a real check, so timing does not tell which logins exist.
-        if _DUMMY_HASH is None:
-            _DUMMY_HASH = hash_password("dummy-password")
-        check_password_hash(_DUMMY_HASH, password)
-        audit.record(session, None, "auth.login_failed", "user", "", login=login[:64], reason="unknown_or_inactive")
-        raise ValidationError(GENERIC_LOGIN_ERROR)
-    minutes = current_app.config["LOGIN_LOCK_MINUTES"]
-    if is_locked(user):
-        raise ValidationError(
-            f"ログインの失敗が続いたため、このアカウントは一時的にロックされています。{minutes}分ほど待ってから再度お試しください。"
-            "急ぐ場合はシステム管理者（総務局 コンプライアンス推進担当）に解除を依頼してください。"
-        )
-    if not check_password_hash(user.password_hash, password):
-        user.failed_logins += 1
-        audit.record(session, None, "auth.login_failed", "user", user.id, login=user.login,
-                     failures=user.failed_logins)
-        if user.failed_logins >= current_app.config["LOGIN_MAX_FAILURES"]:
-            user.locked_until = now_utc() + timedelta(minutes=minutes)
-            user.failed_logins = 0
-            audit.record(session, None, "auth.locked", "user", user.id, login=user.login, minutes=minutes)
-            raise ValidationError(
-                f"ログインに{current_app.config['LOGIN_MAX_FAILURES']}回続けて失敗したため、"
-                f"このアカウントを{minutes}分間ロックしました。"
-            )
-        raise ValidationError(GENERIC_LOGIN_ERROR)
-    user.failed_logins = 0
-    user.locked_until = None
-    user.last_login_at = now_utc()
-    audit.record(session, user, "auth.login", "user", user.id)
-    return user
+def refused_message() -> str:
+    """The one answer to every refused sign-in: wrong password, unknown or inactive login, or an
+    attempt made while throttled. Same words, same work, so nothing tells them apart."""
+    return LOGIN_REFUSED.format(minutes=current_app.config["LOGIN_LOCK_MINUTES"])
+
+
+_DUMMY_HASH: dict[str, str] = {}
+
+
+def _dummy_check(password: str) -> None:
+    """The same hashing work as checking a real account (same method and cost)."""
+    method = current_app.config["PASSWORD_HASH_METHOD"]
+    if method not in _DUMMY_HASH:
+        _DUMMY_HASH[method] = hash_password("dummy-password-" + secrets.token_hex(8))
+    check_password_hash(_DUMMY_HASH[method], password)
+
+
+def _verify(session: Session, user: User | None, login: str, password: str) -> User | None:
+    """The account these credentials open, or None. Local accounts check their password hash;
+    directory accounts (and unknown logins, when a directory is configured) bind to it."""
+    from app.directory import signin
+
+    if signin.handles(user):
+        return signin.verify(session, user, login, password)
+    if user is None or not user.active or not user.password_hash.startswith(("scrypt:", "pbkdf2:")):
+        _dummy_check(password)
+        return None
+    return user if check_password_hash(user.password_hash, password) else None
+
+
+def authenticate(session: Session, login: str, password: str, *, address: str = "",
+                 device_id: str | None = None) -> User:
+    """The user for these credentials, or ValidationError (always `refused_message()`).
+    Failures and throttling are recorded in the session: commit them."""
+    attempt = throttle.begin(session, login, address=address, device_id=device_id or "")
+    if throttle.is_blocked(session, attempt):
+        _dummy_check(password)
+        throttle.failed(session, attempt, while_blocked=True)
+        audit.record(session, None, "auth.throttled", "user", "", login=login[:64], address=address)
+        raise ValidationError(refused_message())
+    user = session.scalar(select(User).where(func.lower(User.login) == attempt.login))
+    verified = _verify(session, user, login, password) if password else None
+    if verified is None:
+        if not password:
+            _dummy_check("x")
+        throttle.failed(session, attempt)
+        audit.record(session, None, "auth.login_failed", "user", user.id if user else "", login=login[:64],
+                     address=address, trusted_device=attempt.trusted)
+        raise ValidationError(refused_message())
+    throttle.succeeded(session, attempt)
+    verified.last_login_at = now_utc()
+    audit.record(session, verified, "auth.login", "user", verified.id, address=address)
+    return verified
 
 
 _POSITION_RANK = case({"課長": 0, "係長": 1, "担当": 2}, value=User.position, else_=3)

@@ -11,9 +11,11 @@ from werkzeug.security import check_password_hash
 from wtforms.fields.choices import SelectChoice
 
 from app import audit
+from app.directory import signin
 from app.errors import ValidationError
 from app.extensions import db
 from app.org import services as org
+from app.org import sessions, throttle
 from app.org.forms import ConfirmForm, LoginForm, OwnPasswordForm, UnitForm, UserForm
 from app.org.models import Unit, User
 from app.org.permissions import require
@@ -45,19 +47,26 @@ def login():  # type: ignore[no-untyped-def]
     error = None
     status = 200
     if form.validate_on_submit():
+        address, agent = sessions.client_info()
+        device_id = throttle.read_device() or throttle.new_device_id()
         try:
-            user = org.authenticate(db.session, form.login.data or "", form.password.data or "")
+            user = org.authenticate(db.session, form.login.data or "", form.password.data or "", address=address,
+                                    device_id=device_id)
         except ValidationError as err:
-            db.session.commit()  # the failure count and the audit row must stay
+            db.session.commit()  # the failure counters and the audit row must stay
             error = err.message
             status = 401
         else:
+            token = sessions.start(db.session, user, ip=address, user_agent=agent)
             db.session.commit()
             next_url = safe_next(request.args.get("next"))
             session.clear()  # a fresh session at login: no fixation
             login_user(user)
+            session[sessions.COOKIE_KEY] = token
             session.permanent = True
-            return redirect(next_url or url_for("main.dashboard"))
+            resp = redirect(next_url or url_for("main.dashboard"))
+            throttle.set_device_cookie(resp, device_id)
+            return resp
     elif request.method == "POST":
         error = "ログインIDとパスワードを入力してください。"
         status = 400
@@ -67,6 +76,8 @@ def login():  # type: ignore[no-untyped-def]
 @auth_bp.post("/logout")
 @login_required
 def logout():  # type: ignore[no-untyped-def]
+    # Only this browser: the user's other devices stay signed in.
+    sessions.end(db.session, sessions.current_token(), "logout")
     audit.record(db.session, current_user, "auth.logout", "user", current_user.id)
     db.session.commit()
     logout_user()
@@ -79,16 +90,34 @@ def logout():  # type: ignore[no-untyped-def]
 @login_required
 def own_password():  # type: ignore[no-untyped-def]
     form = OwnPasswordForm()
+    if current_user.auth_source == "directory" and signin.configured():
+        return render_template("auth/password.html", form=None, directory=True, **_own_sessions())
     if form.validate_on_submit():
         if not check_password_hash(current_user.password_hash, form.current.data or ""):
             form.current.errors = ["現在のパスワードが正しくありません。"]
         else:
-            org.set_password(db.session, current_user, current_user, form.password.data or "")
+            org.set_password(db.session, current_user, current_user, form.password.data or "",
+                             keep_session=sessions.current_token())
             db.session.commit()
-            login_user(current_user._get_current_object())  # new session version: keep this session
-            flash("パスワードを変更しました。", "success")
+            flash("パスワードを変更しました。ほかの端末のログインは終了しました。", "success")
             return redirect(url_for("main.dashboard"))
-    return render_template("auth/password.html", form=form)
+    return render_template("auth/password.html", form=form, directory=False, **_own_sessions())
+
+
+def _own_sessions() -> dict[str, object]:
+    return {"live_sessions": sessions.list_live(db.session, current_user), "is_current": sessions.is_current,
+            "end_form": ConfirmForm()}
+
+
+@auth_bp.post("/account/sessions/end")
+@login_required
+def end_other_sessions():  # type: ignore[no-untyped-def]
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    n = org.end_sessions(db.session, current_user, current_user)
+    db.session.commit()
+    flash(f"ほかの端末のログイン（{n}件）を終了しました。", "success")
+    return redirect(url_for("auth.own_password"))
 
 
 # --- admin ---------------------------------------------------------------------------------
@@ -125,7 +154,8 @@ def users():  # type: ignore[no-untyped-def]
     page = db.paginate(stmt, per_page=current_app.config["PAGE_SIZE"], error_out=False)
     return render_template(
         "admin/users.html", page=page, q=q, unit_id=unit_id, kind=kind, include_inactive=include_inactive,
-        sort=sort, units=_unit_choices(), is_locked=org.is_locked,
+        sort=sort, units=_unit_choices(),
+        throttled=throttle.blocked_logins(db.session, [u.login for u in page.items]),
     )
 
 
@@ -189,11 +219,12 @@ def user_edit(user_id: int):  # type: ignore[no-untyped-def]
     )
     return render_template(
         "admin/user_form.html", form=form, user=user, action_form=ConfirmForm(), history=list(history),
-        locked=org.is_locked(user), labels=audit.ACTION_LABELS,
+        locked=org.is_throttled(db.session, user), labels=audit.ACTION_LABELS,
+        live_sessions=sessions.list_live(db.session, user),
     )
 
 
-@admin_bp.post("/users/<int:user_id>/<any(deactivate, reactivate, unlock):action>")
+@admin_bp.post("/users/<int:user_id>/<any(deactivate, reactivate, unlock, sessions):action>")
 def user_action(user_id: int, action: str):  # type: ignore[no-untyped-def]
     form = ConfirmForm()
     if not form.validate_on_submit():
@@ -201,7 +232,10 @@ def user_action(user_id: int, action: str):  # type: ignore[no-untyped-def]
     user = org.get_user(db.session, user_id)
     if action == "unlock":
         org.unlock_user(db.session, current_user, user)
-        message = f"職員「{user.name}」のロックを解除しました。"
+        message = f"職員「{user.name}」のログイン制限を解除しました。"
+    elif action == "sessions":
+        n = org.end_sessions(db.session, current_user, user)
+        message = f"職員「{user.name}」のログイン（{n}件）をすべて終了しました。"
     else:
         org.set_user_active(db.session, current_user, user, action == "reactivate")
         message = f"職員「{user.name}」を{'有効に' if action == 'reactivate' else '無効に'}しました。"
