@@ -301,6 +301,10 @@ def register(app: Flask) -> None:
         db.session.commit()
         click.echo(f"職員を登録しました: {user.login}（{user.name}、{unit.name} {position}{'、管理者' if admin else ''}）")
 
+    from app.directory.cli import register as register_directory
+
+    register_directory(app)
+
     @app.cli.group("uploads")
     def uploads_group() -> None:
         """Uploaded files waiting for their preview."""

@@ -184,13 +184,9 @@ def read_table(path: Path, columns: list[str], *, optional: Sequence[str] = (),
                               details=[f"必要な列: {','.join(columns)}"] +
                                       ([f"任意の列: {','.join(optional)}"] if optional else []))
     out = []
-    wanted = set(columns) | set(optional)
     for row in rows[1:]:
         values = list(row) + [None] * (len(header) - len(row))
-        record = {h: values[i] for i, h in enumerate(header) if h}
-        for name in wanted - record.keys():
-            record[name] = None
-        out.append(record)
+        out.append({h: values[i] for i, h in enumerate(header) if h})  # an absent optional column has no key
     return out
 
 

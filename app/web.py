@@ -74,6 +74,7 @@ def init_app(app: Flask) -> None:
     login_manager.init_app(app)
 
     from app import audit  # noqa: F401  (registers the models)
+    from app.directory import models as _directory_models  # noqa: F401
     from app.handover import models as _handover_models  # noqa: F401
     from app.manuals import models as _manual_models  # noqa: F401
     from app.notices import models as _notice_models  # noqa: F401
@@ -92,6 +93,7 @@ def init_app(app: Flask) -> None:
         return load(db.session, session_id)  # checks the server-side session row on every request
 
     from app.dashboard import bp as main_bp
+    from app.directory.views import bp as directory_bp
     from app.handover.views import bp as handover_bp
     from app.manuals.views import bp as manuals_bp
     from app.notices.views import bp as notices_bp
@@ -101,7 +103,7 @@ def init_app(app: Flask) -> None:
     from app.search.views import bp as search_bp
 
     for blueprint in (main_bp, auth_bp, admin_bp, manuals_bp, revisions_bp, rulings_bp, search_bp, notices_bp,
-                      handover_bp):
+                      handover_bp, directory_bp):
         app.register_blueprint(blueprint)
 
     from app.cli import register as register_cli

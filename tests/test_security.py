@@ -73,6 +73,7 @@ def get_spec(w: dict) -> list[tuple[str, set[str]]]:
         ("/admin/users", {"admin"}), ("/admin/users/new", {"admin"}), ("/admin/units", {"admin"}),
         ("/admin/units/new", {"admin"}), ("/admin/audit", {"admin"}), ("/admin/staff-import", {"admin"}),
         ("/admin/handovers", {"admin"}), (f"/admin/users/{user('aoba.tanto').id}", {"admin"}),
+        ("/admin/roster", {"admin"}), ("/admin/directory", {"admin"}),
         (f"/admin/units/{user('aoba.tanto').unit_id}", {"admin"}),
     ]
 
@@ -99,7 +100,8 @@ def test_every_route_for_every_role(app: Flask, world) -> None:
     rules = {r.rule for r in app.url_map.iter_rules() if "GET" in r.methods}
     uncovered = {r for r in rules if not any(_matches(r, u) for u in tested)}
     assert uncovered <= {"/", "/login", "/healthz", "/static/<path:filename>", "/admin/", "/manuals/<slug>/asof",
-                         "/notices/<int:notice_id>/open", "/admin/staff-import/<token>"}, uncovered
+                         "/notices/<int:notice_id>/open", "/admin/staff-import/<token>", "/admin/roster/<token>",
+                         "/account/setup/<token>"}, uncovered
 
 
 def _matches(rule: str, url: str) -> bool:
@@ -112,7 +114,8 @@ def post_urls(w: dict) -> list[str]:
     uid, unit_id = user("aoba.tanto").id, user("aoba.tanto").unit_id
     return [
         "/logout", "/account/password", "/account/sessions/end", f"/admin/users/{uid}", f"/admin/users/{uid}/deactivate",
-        f"/admin/users/{uid}/sessions", "/admin/users/new",
+        f"/admin/users/{uid}/sessions", f"/admin/users/{uid}/link", "/admin/users/new", "/admin/roster",
+        "/admin/roster/abc123/apply", "/admin/password-links", "/admin/directory/map", "/account/setup/abc",
         "/admin/units/new", f"/admin/units/{unit_id}", f"/admin/units/{unit_id}/deactivate", "/admin/staff-import",
         "/admin/staff-import/abc123/apply", f"/handovers/{h.id}", "/handovers/start",
         f"/inquiries/{p.id}/approve", f"/inquiries/{p.id}/amend", f"/inquiries/{p.id}/answer", "/inquiries/new",

@@ -159,19 +159,52 @@ def move_due(session: Session, today: date) -> int:
     for transfer in session.scalars(select(StaffTransfer).where(StaffTransfer.moved_at.is_(None),
                                                                 StaffTransfer.effective_date <= today)
                                     .order_by(StaffTransfer.effective_date, StaffTransfer.id)):
-        user = transfer.user
-        if transfer.to_unit_id is None:
-            user.active = False
-        else:
-            user.unit_id = transfer.to_unit_id
-            user.unit = transfer.to_unit  # type: ignore[assignment]
-            user.position = transfer.position
-        user.session_version += 1  # the next request logs in under the new post
-        transfer.moved_at = now_utc()
-        audit.record(session, None, "staff.move", "user", user.id, to=transfer.to_unit.name if transfer.to_unit else "退職",
-                     position=transfer.position)
+        _move(session, transfer)
         moved += 1
     return moved
+
+
+def _move(session: Session, transfer: StaffTransfer) -> None:
+    user = transfer.user
+    if transfer.to_unit_id is None:
+        user.active = False
+    else:
+        user.unit_id = transfer.to_unit_id
+        user.unit = transfer.to_unit  # type: ignore[assignment]
+        user.position = transfer.position
+    user.session_version += 1  # the next request logs in under the new post
+    transfer.moved_at = now_utc()
+    audit.record(session, None, "staff.move", "user", user.id, to=transfer.to_unit.name if transfer.to_unit else "退職",
+                 position=transfer.position)
+
+
+FOUND_ROUND = "ディレクトリ・職員名簿で見つかった異動"
+
+
+def record_move(session: Session, actor: User | None, user: User, to_unit: Unit | None, position: str, *,
+                source: str, today: date | None = None) -> StaffTransfer:
+    """A change of post found by the directory (sync or sign-in) or the staff roster takes the same
+    path as a 人事異動 row dated today: the handover of the post being left opens (filled in by the
+    system), then the account moves (to_unit None: leaves, as 退職)."""
+    today = today or today_jst()
+    name = f"{FOUND_ROUND}（{today.isoformat()}）"
+    rnd = session.scalar(select(TransferRound).where(TransferRound.name == name))
+    if rnd is None:
+        rnd = TransferRound(name=name, effective_date=today, file_name=source, rows=0,
+                            created_by_id=actor.id if actor else None)
+        session.add(rnd)
+        session.flush()
+    rnd.rows += 1
+    transfer = StaffTransfer(round_id=rnd.id, user_id=user.id, from_unit_id=user.unit_id,
+                             to_unit_id=to_unit.id if to_unit else None, position=position, effective_date=today)
+    session.add(transfer)
+    session.flush()
+    handovers.start(session, actor or user, user, started_by="import", due=today, round_id=rnd.id,
+                    transfer_id=transfer.id)
+    _move(session, transfer)
+    audit.record(session, actor, "staff.found_move", "user", user.id, source=source,
+                 to=to_unit.name if to_unit else "退職", position=position)
+    return transfer
 
 
 def summary(preview: Preview) -> dict[str, int]:

@@ -21,6 +21,7 @@ class UserForm(FlaskForm):
     unit_id = SelectField("所属", coerce=int)
     position = SelectField("職", choices=[SelectChoice(p, p) for p in POSITIONS])
     is_admin = BooleanField("システム管理者")
+    local_login = BooleanField("ローカルアカウント（ディレクトリを使わず、このシステムのパスワードでログインする非常用の管理者）")
     password = PasswordField("初期パスワード", validators=[Optional(), Length(min=8, message="パスワードは8文字以上にしてください。")])
 
 

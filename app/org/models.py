@@ -65,9 +65,14 @@ class User(UserMixin, db.Model):
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     password_hash: Mapped[str] = mapped_column(String(255))
-    # "local": signs in with the password kept here (demo, break-glass administrators);
-    # "directory": signs in against the city's directory (LDAP) and follows it.
-    auth_source: Mapped[str] = mapped_column(String(12), default="local", server_default="local")
+    # With a directory (LDAP_URL) set, only accounts marked local sign in with the password kept
+    # here (break-glass administrators); every other account signs in against the directory and
+    # follows it (name, unit, position, mail). Without a directory every account is local.
+    local_login: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # Deactivated because the directory no longer lists the person: the sync reactivates it if the
+    # person comes back (an account an administrator deactivated stays so).
+    deactivated_by_sync: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    directory_synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Bumped on password change or deactivation: every existing session stops working.
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -144,3 +149,19 @@ class LoginThrottle(db.Model):
     blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     trusted: Mapped[bool] = mapped_column(Boolean, default=False)  # a device this login succeeded from
     last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class PasswordToken(db.Model):
+    """A one-time link for setting a password (new accounts from the roster, or an admin's reset):
+    random, stored as SHA-256, valid until `expires_at`, used once."""
+
+    __tablename__ = "password_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship(lazy="joined")

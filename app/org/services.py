@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app import audit
+from app.directory.ldap import DirectoryError
 from app.errors import NotFound, ValidationError
 from app.org import sessions, structure, throttle
 from app.org.models import HQ, POSITIONS, WARD, Unit, User
@@ -181,6 +182,7 @@ def create_user(
     email: str | None = None,
     employee_no: str | None = None,
     password_hash: str | None = None,
+    local_login: bool = False,
 ) -> User:
     """`actor` None = the command line or the seed, which run with the operator's authority."""
     if actor is not None:
@@ -202,6 +204,7 @@ def create_user(
         email=(email or "").strip() or None,
         employee_no=(employee_no or "").strip() or None,
         password_hash=password_hash or hash_password(password),
+        local_login=local_login,
     )
     session.add(user)
     session.flush()
@@ -222,6 +225,7 @@ def update_user(
     is_admin: bool,
     email: str | None,
     employee_no: str | None,
+    local_login: bool | None = None,
 ) -> User:
     require(actor, "admin.users")
     login = login.strip()
@@ -243,6 +247,8 @@ def update_user(
         "email": (email or "").strip() or None,
         "employee_no": (employee_no or "").strip() or None,
     }
+    if local_login is not None:
+        new["local_login"] = local_login
     for field, value in new.items():
         if getattr(user, field) != value:
             changes[field] = [getattr(user, field), value]
@@ -338,7 +344,12 @@ def authenticate(session: Session, login: str, password: str, *, address: str = 
         audit.record(session, None, "auth.throttled", "user", "", login=login[:64], address=address)
         raise ValidationError(refused_message())
     user = session.scalar(select(User).where(func.lower(User.login) == attempt.login))
-    verified = _verify(session, user, login, password) if password else None
+    try:
+        verified = _verify(session, user, login, password) if password else None
+    except DirectoryError:
+        # Not a judgement on the account (the same for every login): nothing is counted.
+        audit.record(session, None, "auth.directory_down", "user", "", login=login[:64], address=address)
+        raise
     if verified is None:
         if not password:
             _dummy_check("x")

@@ -12,14 +12,15 @@ from wtforms.fields.choices import SelectChoice
 
 from app import audit
 from app.directory import signin
+from app.directory.ldap import DirectoryError
 from app.errors import ValidationError
 from app.extensions import db
+from app.org import passwords, sessions, throttle
 from app.org import services as org
-from app.org import sessions, throttle
-from app.org.forms import ConfirmForm, LoginForm, OwnPasswordForm, UnitForm, UserForm
+from app.org.forms import ConfirmForm, LoginForm, OwnPasswordForm, PasswordForm, UnitForm, UserForm
 from app.org.models import Unit, User
 from app.org.permissions import require
-from app.wareki import JST
+from app.wareki import JST, wareki
 from app.web import flash_error
 
 auth_bp = Blueprint("auth", __name__)
@@ -56,6 +57,10 @@ def login():  # type: ignore[no-untyped-def]
             db.session.commit()  # the failure counters and the audit row must stay
             error = err.message
             status = 401
+        except DirectoryError as err:
+            db.session.commit()
+            error = err.message
+            status = 503
         else:
             token = sessions.start(db.session, user, ip=address, user_agent=agent)
             db.session.commit()
@@ -90,7 +95,7 @@ def logout():  # type: ignore[no-untyped-def]
 @login_required
 def own_password():  # type: ignore[no-untyped-def]
     form = OwnPasswordForm()
-    if current_user.auth_source == "directory" and signin.configured():
+    if signin.configured() and not current_user.local_login:
         return render_template("auth/password.html", form=None, directory=True, **_own_sessions())
     if form.validate_on_submit():
         if not check_password_hash(current_user.password_hash, form.current.data or ""):
@@ -118,6 +123,26 @@ def end_other_sessions():  # type: ignore[no-untyped-def]
     db.session.commit()
     flash(f"ほかの端末のログイン（{n}件）を終了しました。", "success")
     return redirect(url_for("auth.own_password"))
+
+
+@auth_bp.route("/account/setup/<token>", methods=["GET", "POST"])
+def setup_password(token: str):  # type: ignore[no-untyped-def]
+    """The one-time password-setting link (new accounts, admin resets)."""
+    row = passwords.find(db.session, token)
+    form = PasswordForm()
+    if form.validate_on_submit():
+        try:
+            user = passwords.redeem(db.session, token, form.password.data or "", form.confirm.data or "")
+        except ValidationError as err:
+            db.session.rollback()
+            flash_error(err)
+        else:
+            db.session.commit()
+            logout_user()
+            session.clear()
+            flash(f"{user.name}さんのパスワードを設定しました。ログインIDとパスワードでログインしてください。", "success")
+            return redirect(url_for("auth.login"))
+    return render_template("auth/setup.html", form=form, person=row.user)
 
 
 # --- admin ---------------------------------------------------------------------------------
@@ -173,7 +198,7 @@ def user_new():  # type: ignore[no-untyped-def]
                     db.session, current_user, login=form.login.data or "", name=form.name.data or "",
                     unit=org_unit(form.unit_id.data), position=form.position.data or "",
                     password=form.password.data, is_admin=form.is_admin.data, email=form.email.data,
-                    employee_no=form.employee_no.data,
+                    employee_no=form.employee_no.data, local_login=form.local_login.data,
                 )
             except ValidationError as err:
                 db.session.rollback()
@@ -182,7 +207,7 @@ def user_new():  # type: ignore[no-untyped-def]
                 db.session.commit()
                 flash(f"職員「{user.name}」を登録しました。", "success")
                 return redirect(url_for("admin.users", q=user.login))
-    return render_template("admin/user_form.html", form=form, user=None)
+    return render_template("admin/user_form.html", form=form, user=None, directory=signin.configured())
 
 
 def org_unit(unit_id: int | None) -> Unit:
@@ -203,7 +228,7 @@ def user_edit(user_id: int):  # type: ignore[no-untyped-def]
             org.update_user(
                 db.session, current_user, user, login=form.login.data or "", name=form.name.data or "",
                 unit=org_unit(form.unit_id.data), position=form.position.data or "", is_admin=form.is_admin.data,
-                email=form.email.data, employee_no=form.employee_no.data,
+                email=form.email.data, employee_no=form.employee_no.data, local_login=form.local_login.data,
             )
             if form.password.data:
                 org.set_password(db.session, current_user, user, form.password.data)
@@ -219,12 +244,13 @@ def user_edit(user_id: int):  # type: ignore[no-untyped-def]
     )
     return render_template(
         "admin/user_form.html", form=form, user=user, action_form=ConfirmForm(), history=list(history),
+        directory=signin.configured(), needs_password=passwords.needs_password(user),
         locked=org.is_throttled(db.session, user), labels=audit.ACTION_LABELS,
         live_sessions=sessions.list_live(db.session, user),
     )
 
 
-@admin_bp.post("/users/<int:user_id>/<any(deactivate, reactivate, unlock, sessions):action>")
+@admin_bp.post("/users/<int:user_id>/<any(deactivate, reactivate, unlock, sessions, link):action>")
 def user_action(user_id: int, action: str):  # type: ignore[no-untyped-def]
     form = ConfirmForm()
     if not form.validate_on_submit():
@@ -236,6 +262,10 @@ def user_action(user_id: int, action: str):  # type: ignore[no-untyped-def]
     elif action == "sessions":
         n = org.end_sessions(db.session, current_user, user)
         message = f"職員「{user.name}」のログイン（{n}件）をすべて終了しました。"
+    elif action == "link":
+        url, expires = passwords.issue(db.session, current_user, user)
+        message = (f"職員「{user.name}」のパスワード設定用リンクを発行しました（1回限り、{wareki(expires)}まで有効）。"
+                   f"本人に渡してください: {url}")
     else:
         org.set_user_active(db.session, current_user, user, action == "reactivate")
         message = f"職員「{user.name}」を{'有効に' if action == 'reactivate' else '無効に'}しました。"

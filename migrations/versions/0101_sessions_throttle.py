@@ -1,4 +1,4 @@
-"""server-side sign-in sessions, sign-in throttling, account source (local / directory)
+"""server-side sign-in sessions, sign-in throttling, local / directory accounts
 
 Revision ID: accounts_1
 Revises: 0007
@@ -49,7 +49,9 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_login_sessions_user_id'), ['user_id'], unique=False)
 
     with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('auth_source', sa.String(length=12), server_default='local', nullable=False))
+        batch_op.add_column(sa.Column('local_login', sa.Boolean(), server_default='0', nullable=False))
+        batch_op.add_column(sa.Column('deactivated_by_sync', sa.Boolean(), server_default='0', nullable=False))
+        batch_op.add_column(sa.Column('directory_synced_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.drop_column('locked_until')
         batch_op.drop_column('failed_logins')
 
@@ -61,7 +63,9 @@ def downgrade():
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.add_column(sa.Column('failed_logins', sa.Integer(), server_default='0', nullable=False))
         batch_op.add_column(sa.Column('locked_until', sa.DateTime(timezone=True), nullable=True))
-        batch_op.drop_column('auth_source')
+        batch_op.drop_column('directory_synced_at')
+        batch_op.drop_column('deactivated_by_sync')
+        batch_op.drop_column('local_login')
 
     with op.batch_alter_table('login_sessions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_login_sessions_user_id'))
