@@ -195,14 +195,14 @@ def text(value: object) -> str:
 
 
 def as_date(value: object) -> date | None:
+    """A date cell: an Excel date, or text in 西暦 (2027-04-01, 2027/4/1) or 和暦 (令和9年4月1日, R9.4.1)."""
+    from app.wareki import parse_date
+
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
         return value
-    try:
-        return date.fromisoformat(text(value).replace("/", "-"))
-    except ValueError:
-        return None
+    return parse_date(text(value))
 
 
 def blank(row: dict[str, object]) -> bool:

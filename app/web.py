@@ -94,6 +94,7 @@ def init_app(app: Flask) -> None:
 
     from app.dashboard import bp as main_bp
     from app.directory.views import bp as directory_bp
+    from app.handover.round_views import bp as rounds_bp
     from app.handover.views import bp as handover_bp
     from app.manuals.views import bp as manuals_bp
     from app.notices.views import bp as notices_bp
@@ -103,7 +104,7 @@ def init_app(app: Flask) -> None:
     from app.search.views import bp as search_bp
 
     for blueprint in (main_bp, auth_bp, admin_bp, manuals_bp, revisions_bp, rulings_bp, search_bp, notices_bp,
-                      handover_bp, directory_bp):
+                      handover_bp, directory_bp, rounds_bp):
         app.register_blueprint(blueprint)
 
     from app.cli import register as register_cli

@@ -171,7 +171,7 @@ def test_staff_import_all_or_nothing_then_exact_handovers(tmp_path) -> None:
     details = "\n".join(exc.value.details)
     assert "4行目: 職員番号「999999」の職員は登録されていません" in details
     assert "4行目: 職「部長」は 担当・係長・課長 のいずれかにしてください" in details
-    assert "4行目: 発令日「来年」は日付（YYYY-MM-DD）で書いてください" in details
+    assert "4行目: 発令日「来年」は日付（2027-04-01、令和9年4月1日、R9.4.1 など）で書いてください" in details
     with pytest.raises(ValidationError):
         importer.apply(db.session, None, importer.read_file(path))
     db.session.rollback()

@@ -280,9 +280,14 @@ def refresh(session: Session, user: User, handover: Handover) -> None:
 
 
 def successors_for(session: Session, handover: Handover) -> list[User]:
-    """Who can take over the manuals: active members of the unit other than the person leaving."""
-    return list(session.scalars(select(User).where(User.unit_id == handover.unit_id, User.active.is_(True),
-                                                   User.id != handover.user_id).order_by(User.name)))
+    """Who can take over the manuals: active members of the unit other than the person leaving, and
+    the people moving in by the same 人事異動 (before they arrive)."""
+    from app.handover.importer import incoming
+
+    members = list(session.scalars(select(User).where(User.unit_id == handover.unit_id, User.active.is_(True),
+                                                      User.id != handover.user_id).order_by(User.name)))
+    known = {u.id for u in members} | {handover.user_id}
+    return members + [u for u in incoming(session, handover.unit_id, handover.round_id) if u.id not in known]
 
 
 def save(session: Session, user: User, handover: Handover, *, duties: str, concerns: str,
