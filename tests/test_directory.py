@@ -170,3 +170,16 @@ def test_directory_unit_from_a_group_dn_and_paged_search(app: Flask, directory) 
     assert account("ad.style").unit.name == "宮城野区 保護課"
     assert db.session.query(Unit).filter_by(name="宮城野区 保護課").count() == 1
     directory.delete("ad.style")
+
+
+def test_fixed_term_and_duty_tags_follow_the_directory_when_mapped(app: Flask, directory) -> None:
+    settings = directory.settings()
+    app.config["LDAP_ATTRS"] = settings["LDAP_ATTRS"] + ",fixed_term=employeeType,duties=businessCategory"
+    directory.modify("p00030", employeeType="会計年度任用職員", businessCategory="窓口、審査")
+    assert login(app.test_client(), "p00030", PASSWORD).status_code == 302
+    user = account("p00030")
+    assert (user.is_fixed_term, user.duty_tags) == (True, ["審査", "窓口"])
+    directory.modify("p00030", employeeType=None, businessCategory=None)
+    sync()
+    user = account("p00030")
+    assert (user.is_fixed_term, user.duty_tags) == (False, [])

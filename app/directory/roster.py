@@ -21,7 +21,7 @@ from app.errors import ValidationError
 from app.handover import importer
 from app.org.models import POSITIONS, Unit, User
 from app.org.permissions import require
-from app.org.services import LOGIN_RE
+from app.org.services import LOGIN_RE, parse_tags
 from app.tables import blank, read_table, text
 
 COLUMNS = ["職員番号", "氏名", "所属", "職", "mail", "ログインID"]
@@ -77,10 +77,6 @@ def read_file(path: str | Path) -> list[dict[str, object]]:
     if not path.is_file():
         raise ValidationError(f"ファイル「{path}」がありません。")
     return read_table(path, COLUMNS, optional=OPTIONAL)
-
-
-def _duties(value: str) -> list[str]:
-    return sorted({normalise(t) for t in re.split(r"[、,，;；/／\s]+", value) if normalise(t)})
 
 
 def validate(session: Session, rows: list[dict[str, object]]) -> Preview:
@@ -149,7 +145,7 @@ def validate(session: Session, rows: list[dict[str, object]]) -> Preview:
         assert unit is not None
         entry = RosterRow(i, user, number, name, unit, position_of(title), mail, login or (user.login if user else ""))
         if has_duties:
-            entry.duties = _duties(text(row.get("担当業務")))
+            entry.duties = parse_tags(text(row.get("担当業務")))
         if has_fixed:
             entry.fixed_term = truthy(text(row.get("会計年度任用職員")))
         if user is not None:
@@ -157,10 +153,10 @@ def validate(session: Session, rows: list[dict[str, object]]) -> Preview:
                                     ("ログインID", user.login, entry.login), ("職員番号", user.employee_no or "", number)):
                 if old != new:
                     entry.changes.append(f"{label}: {old or '（なし）'} → {new or '（なし）'}")
-            if entry.duties is not None and entry.duties != sorted(getattr(user, "duty_tags", [])):
-                entry.changes.append(f"担当業務: {'、'.join(getattr(user, 'duty_tags', [])) or '（なし）'} → "
+            if entry.duties is not None and entry.duties != user.duty_tags:
+                entry.changes.append(f"担当業務: {'、'.join(user.duty_tags) or '（なし）'} → "
                                      f"{'、'.join(entry.duties) or '（なし）'}")
-            if entry.fixed_term is not None and entry.fixed_term != bool(getattr(user, "is_fixed_term", False)):
+            if entry.fixed_term is not None and entry.fixed_term != user.is_fixed_term:
                 entry.changes.append(f"会計年度任用職員: {'はい' if entry.fixed_term else 'いいえ'}")
         plan.append(entry)
     if problems:
@@ -200,9 +196,9 @@ def apply(session: Session, actor: User | None, rows: list[dict[str, object]], *
             if r.changes:
                 audit.record(session, actor, "user.update", "user", user.id, changes=r.changes, source="roster")
             user.name, user.email, user.login, user.employee_no = r.name, r.mail or None, r.login, r.number
-        if r.duties is not None and hasattr(user, "set_duties"):
+        if r.duties is not None:
             user.set_duties(r.duties)
-        if r.fixed_term is not None and hasattr(user, "is_fixed_term"):
+        if r.fixed_term is not None:
             user.is_fixed_term = r.fixed_term
         if r.moves:
             importer.record_move(session, actor, user, r.unit, r.position, source="roster")

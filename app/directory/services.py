@@ -20,7 +20,7 @@ from app.handover import importer
 from app.org import sessions
 from app.org.models import CHIEF, HEAD, POSITIONS, STAFF, Unit, User
 from app.org.permissions import require
-from app.org.services import LOGIN_RE
+from app.org.services import LOGIN_RE, parse_tags
 from app.wareki import now_utc
 
 UNUSABLE_PASSWORD = "!"  # no password hash starts with it: the account cannot sign in locally
@@ -159,13 +159,13 @@ def _attributes(user: User, entry: Entry, settings: Settings | None) -> bool:
     if settings is None:
         return False
     changed = False
-    if "fixed_term" in settings.attrs and hasattr(user, "is_fixed_term"):
+    if "fixed_term" in settings.attrs:
         value = truthy(entry.fixed_term)
         if bool(user.is_fixed_term) != value:
             user.is_fixed_term = value
             changed = True
-    if "duties" in settings.attrs and hasattr(user, "set_duties"):
-        changed = user.set_duties(entry.duties) or changed
+    if "duties" in settings.attrs:
+        changed = user.set_duties([t for value in entry.duties for t in parse_tags(value)]) or changed
     return changed
 
 

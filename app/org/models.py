@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import UTCDateTime, db
@@ -73,12 +73,31 @@ class User(UserMixin, db.Model):
     # person comes back (an account an administrator deactivated stays so).
     deactivated_by_sync: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     directory_synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # 会計年度任用職員 (a fixed-term appointee): notices can include or leave them out (issue 17).
+    is_fixed_term: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     # Bumped on password change or deactivation: every existing session stops working.
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
 
     unit: Mapped[Unit] = relationship(back_populates="users", lazy="joined")
+    duties: Mapped[list[UserDuty]] = relationship(cascade="all, delete-orphan", lazy="selectin",
+                                                  order_by="UserDuty.tag")
+
+    @property
+    def duty_tags(self) -> list[str]:
+        """担当業務 tags such as 窓口, 審査 (for targeting notices within a section)."""
+        return sorted(d.tag for d in self.duties)
+
+    def set_duties(self, tags: list[str]) -> bool:
+        """Replace the duty tags; True if they changed."""
+        wanted = sorted({t.strip()[:30] for t in tags if t and t.strip()})
+        if wanted == self.duty_tags:
+            return False
+        keep = [d for d in self.duties if d.tag in wanted]
+        have = {d.tag for d in keep}
+        self.duties = keep + [UserDuty(tag=t) for t in wanted if t not in have]
+        return True
 
     # Flask-Login: the session holds "id:version", so bumping the version logs the user out.
     def get_id(self) -> str:
@@ -116,6 +135,17 @@ class User(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.login}>"
+
+
+class UserDuty(db.Model):
+    """One 担当業務 tag of an account (窓口, 審査 …); a row per tag so targeting can query it."""
+
+    __tablename__ = "user_duties"
+    __table_args__ = (UniqueConstraint("user_id", "tag"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    tag: Mapped[str] = mapped_column(String(30), index=True)
 
 
 class LoginSession(db.Model):

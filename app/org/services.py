@@ -130,6 +130,14 @@ def seed_org(session: Session) -> int:
 # --- users -----------------------------------------------------------------------------
 
 
+def parse_tags(text: str | None) -> list[str]:
+    """「窓口、審査」「窓口・審査」「窓口,審査」「窓口 審査」 → ["審査", "窓口"] (NFKC, at most 30 characters each)."""
+    import unicodedata
+
+    parts = re.split(r"[、,;/・\s]+", unicodedata.normalize("NFKC", text or ""))
+    return sorted({p.strip()[:30] for p in parts if p.strip()})
+
+
 def hash_password(password: str) -> str:
     return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
 
@@ -183,6 +191,8 @@ def create_user(
     employee_no: str | None = None,
     password_hash: str | None = None,
     local_login: bool = False,
+    duty_tags: list[str] | None = None,
+    is_fixed_term: bool = False,
 ) -> User:
     """`actor` None = the command line or the seed, which run with the operator's authority."""
     if actor is not None:
@@ -205,7 +215,9 @@ def create_user(
         employee_no=(employee_no or "").strip() or None,
         password_hash=password_hash or hash_password(password),
         local_login=local_login,
+        is_fixed_term=is_fixed_term,
     )
+    user.set_duties(duty_tags or [])
     session.add(user)
     session.flush()
     audit.record(session, actor, "user.create", "user", user.id, login=login, unit=unit.name, position=position,
@@ -226,6 +238,8 @@ def update_user(
     email: str | None,
     employee_no: str | None,
     local_login: bool | None = None,
+    duty_tags: list[str] | None = None,
+    is_fixed_term: bool | None = None,
 ) -> User:
     require(actor, "admin.users")
     login = login.strip()
@@ -249,10 +263,15 @@ def update_user(
     }
     if local_login is not None:
         new["local_login"] = local_login
+    if is_fixed_term is not None:
+        new["is_fixed_term"] = is_fixed_term
     for field, value in new.items():
         if getattr(user, field) != value:
             changes[field] = [getattr(user, field), value]
             setattr(user, field, value)
+    before_tags = user.duty_tags
+    if duty_tags is not None and user.set_duties(duty_tags):
+        changes["duty_tags"] = [before_tags, user.duty_tags]
     if changes:
         user.unit = unit
         audit.record(session, actor, "user.update", "user", user.id, changes=changes)

@@ -15,7 +15,7 @@ from app.directory import signin
 from app.directory.ldap import DirectoryError
 from app.errors import ValidationError
 from app.extensions import db
-from app.org import passwords, sessions, throttle
+from app.org import passwords, sessions, targeting, throttle
 from app.org import services as org
 from app.org.forms import ConfirmForm, LoginForm, OwnPasswordForm, PasswordForm, UnitForm, UserForm
 from app.org.models import Unit, User
@@ -199,6 +199,7 @@ def user_new():  # type: ignore[no-untyped-def]
                     unit=org_unit(form.unit_id.data), position=form.position.data or "",
                     password=form.password.data, is_admin=form.is_admin.data, email=form.email.data,
                     employee_no=form.employee_no.data, local_login=form.local_login.data,
+                    duty_tags=org.parse_tags(form.duties.data), is_fixed_term=form.is_fixed_term.data,
                 )
             except ValidationError as err:
                 db.session.rollback()
@@ -207,7 +208,8 @@ def user_new():  # type: ignore[no-untyped-def]
                 db.session.commit()
                 flash(f"職員「{user.name}」を登録しました。", "success")
                 return redirect(url_for("admin.users", q=user.login))
-    return render_template("admin/user_form.html", form=form, user=None, directory=signin.configured())
+    return render_template("admin/user_form.html", form=form, user=None, directory=signin.configured(),
+                           tag_choices=targeting.duty_tag_choices(db.session))
 
 
 def org_unit(unit_id: int | None) -> Unit:
@@ -222,6 +224,8 @@ def user_edit(user_id: int):  # type: ignore[no-untyped-def]
     require(current_user, "admin.users")
     user = org.get_user(db.session, user_id)
     form = UserForm(obj=user)
+    if request.method == "GET":
+        form.duties.data = "、".join(user.duty_tags)
     form.unit_id.choices = _unit_choices(include_inactive=True)
     if form.validate_on_submit():
         try:
@@ -229,6 +233,7 @@ def user_edit(user_id: int):  # type: ignore[no-untyped-def]
                 db.session, current_user, user, login=form.login.data or "", name=form.name.data or "",
                 unit=org_unit(form.unit_id.data), position=form.position.data or "", is_admin=form.is_admin.data,
                 email=form.email.data, employee_no=form.employee_no.data, local_login=form.local_login.data,
+                duty_tags=org.parse_tags(form.duties.data), is_fixed_term=form.is_fixed_term.data,
             )
             if form.password.data:
                 org.set_password(db.session, current_user, user, form.password.data)
@@ -245,6 +250,7 @@ def user_edit(user_id: int):  # type: ignore[no-untyped-def]
     return render_template(
         "admin/user_form.html", form=form, user=user, action_form=ConfirmForm(), history=list(history),
         directory=signin.configured(), needs_password=passwords.needs_password(user),
+        tag_choices=targeting.duty_tag_choices(db.session),
         locked=org.is_throttled(db.session, user), labels=audit.ACTION_LABELS,
         live_sessions=sessions.list_live(db.session, user),
     )
