@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from app import audit
 from app.directory import signin
@@ -80,7 +80,7 @@ def read_file(path: str | Path) -> list[dict[str, object]]:
 
 
 def validate(session: Session, rows: list[dict[str, object]]) -> Preview:
-    users = list(session.scalars(select(User)))
+    users = list(session.scalars(select(User).options(selectinload(User.duties))))
     by_number = {u.employee_no: u for u in users if u.employee_no}
     by_login = {u.login.lower(): u for u in users}
     resolver = UnitResolver(session)

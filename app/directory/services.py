@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from app import audit
 from app.directory.ldap import Directory, Entry, Settings
@@ -184,7 +184,10 @@ def sync(session: Session, actor: User | None = None, *, dry_run: bool = False,
     directory = directory or Directory.from_app()
     entries = list(directory.people())  # read everything first: a failure half-way changes nothing
     report = Report(dry_run=dry_run, seen=len(entries), settings=directory.settings)
-    users = list(session.scalars(select(User)))
+    query = select(User)
+    if "duties" in directory.settings.attrs:
+        query = query.options(selectinload(User.duties))
+    users = list(session.scalars(query))
     by_login = {u.login.lower(): u for u in users}
     by_number = {u.employee_no: u for u in users if u.employee_no}
     resolver = UnitResolver(session)

@@ -81,8 +81,8 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
 
     unit: Mapped[Unit] = relationship(back_populates="users", lazy="joined")
-    duties: Mapped[list[UserDuty]] = relationship(cascade="all, delete-orphan", lazy="selectin",
-                                                  order_by="UserDuty.tag")
+    # Loaded when used (not on every request's user); lists load them with selectinload.
+    duties: Mapped[list[UserDuty]] = relationship(cascade="all, delete-orphan", order_by="UserDuty.tag")
 
     @property
     def duty_tags(self) -> list[str]:

@@ -7,7 +7,7 @@ import secrets
 
 from flask import current_app
 from sqlalchemy import case, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app import audit
@@ -389,7 +389,7 @@ def users_query(
     session: Session, *, q: str = "", unit_id: int | None = None, kind: str | None = None,
     include_inactive: bool = False, sort: str = "unit",
 ):
-    stmt = select(User).join(User.unit)
+    stmt = select(User).join(User.unit).options(selectinload(User.duties))
     if q:
         like = f"%{q.strip()}%"
         stmt = stmt.where(User.name.ilike(like) | User.login.ilike(like) | User.employee_no.ilike(like))
