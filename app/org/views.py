@@ -232,11 +232,14 @@ def user_edit(user_id: int):  # type: ignore[no-untyped-def]
             org.update_user(
                 db.session, current_user, user, login=form.login.data or "", name=form.name.data or "",
                 unit=org_unit(form.unit_id.data), position=form.position.data or "", is_admin=form.is_admin.data,
-                email=form.email.data, employee_no=form.employee_no.data, local_login=form.local_login.data,
+                email=form.email.data, employee_no=form.employee_no.data,
+                # The box is shown only with a directory: without one the flag is left as it is.
+                local_login=form.local_login.data if signin.configured() else None,
                 duty_tags=org.parse_tags(form.duties.data), is_fixed_term=form.is_fixed_term.data,
             )
             if form.password.data:
-                org.set_password(db.session, current_user, user, form.password.data)
+                org.set_password(db.session, current_user, user, form.password.data,
+                                 keep_session=sessions.current_token())  # kept only when editing oneself
         except ValidationError as err:
             db.session.rollback()
             flash_error(err)
