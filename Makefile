@@ -10,7 +10,7 @@ PORT ?= 5000
 CHROMIUM := /usr/bin/chromium
 
 WEB_CONCURRENCY ?= 4
-.PHONY: install setup run serve test test-sqlite test-postgres lint browser clean
+.PHONY: install setup run serve test test-sqlite test-postgres lint browser slapd clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,10 +51,21 @@ browser:
 	  fi; \
 	fi
 
-test-sqlite: install browser
+# The directory tests start Debian's OpenLDAP server (slapd) on loopback with a temporary configuration.
+slapd:
+	@if [ ! -x /usr/sbin/slapd ] || ! command -v openssl >/dev/null; then \
+	  if [ -n "$$CI" ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slapd ldap-utils openssl; \
+	  else \
+	    echo "slapd が見つかりません。ディレクトリ（LDAP）のテストに必要です:"; \
+	    echo "  sudo apt-get install -y slapd ldap-utils openssl"; exit 1; \
+	  fi; \
+	fi
+
+test-sqlite: install browser slapd
 	env -u TEST_DATABASE_URL $(BIN)/python -m pytest $(PYTEST_ARGS)
 
-test-postgres: install browser
+test-postgres: install browser slapd
 	@if [ -z "$$TEST_DATABASE_URL" ]; then echo "TEST_DATABASE_URL が未設定です（例 postgresql+psycopg://postgres@127.0.0.1:5432/test）"; exit 1; fi
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from app import backup as backups
 from app import seed as demo
-from app import uow
+from app import uow, uploads
 from app.commandline import fail, init_storage
 from app.doctor import check
 from app.errors import TebikiError
@@ -109,6 +109,17 @@ def doctor(repair: bool) -> None:
     sys.exit(1 if left else 0)
 
 
+@click.group("uploads")
+def uploads_group() -> None:
+    """Uploaded files waiting for their preview."""
+
+
+@uploads_group.command("sweep")
+def uploads_sweep() -> None:
+    """Remove uploads nobody came back for within a day (run daily)."""
+    click.echo(f"1日以上経過したアップロードファイルを{uploads.sweep()}件削除しました。")
+
+
 def init_app(app: Flask) -> None:
-    for command in (init_cmd, seed, backup_cmd, restore_cmd, doctor):
+    for command in (init_cmd, seed, backup_cmd, restore_cmd, doctor, uploads_group):
         app.cli.add_command(command)

@@ -14,7 +14,7 @@ from sqlalchemy import func, select, text
 from app import audit
 from app.extensions import db
 from app.gitstore import check_repo
-from app.handover import services as ho
+from app.handover import checks, management
 from app.handover.models import Handover
 from app.manuals.services import manuals_query
 from app.notices import figures as notice_figures
@@ -73,7 +73,7 @@ def panels_for(user: User) -> list[Panel]:
             panels.append(Panel("関連マニュアル改正あり・要確認の判断事例", "", [
                 {"label": f"{r.number} {r.subject}", "url": url_for("rulings.show", number=r.number)}
                 for r in flagged[:8]], link=url_for("rulings.index")))
-        due = ho.reviews_due_for(db.session, user)
+        due = management.reviews_due_for(db.session, user)
         managed = due or [(m, None) for m in db.session.scalars(manuals_query(manager_id=user.id).limit(8))]
         panels.append(Panel(
             "管理担当のマニュアル（見直し期限）" if due else "管理担当のマニュアル",
@@ -115,7 +115,7 @@ def panels_for(user: User) -> list[Panel]:
             {"label": f"{h.user.name}（{h.position}）", "value": "確認待ち", "url": url_for("handover.show", handover_id=h.id)}
             for h in waiting], link=url_for("handover.index", scope="unit")))
         # The unit's own findings (the city-wide list is on the 点検 page: too heavy for every dashboard load).
-        found = ho.findings(db.session, unit_id=user.unit_id)
+        found = checks.findings(db.session, unit_id=user.unit_id)
         counts: dict[str, int] = {}
         for f in found:
             counts[f.label] = counts.get(f.label, 0) + 1

@@ -1,8 +1,10 @@
-"""The one date formatter: 和暦 beside 西暦, in Japan time."""
+"""The one date module: 和暦 beside 西暦 in Japan time, and reading dates typed as 西暦 or 和暦."""
 
 from __future__ import annotations
 
 import os
+import re as _re
+import unicodedata as _unicodedata
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
@@ -66,3 +68,45 @@ def today_jst() -> date:
     if fixed:
         return date.fromisoformat(fixed)
     return datetime.now(JST).date()
+
+
+# --- reading dates ---------------------------------------------------------------------------------
+
+
+ERA_LETTERS = {"R": "令和", "H": "平成", "S": "昭和", "T": "大正", "M": "明治", "令": "令和", "平": "平成", "昭": "昭和",
+               "大": "大正", "明": "明治"}
+_ERA_START = {name: start for start, name in ERAS}
+_ERA_END = {ERAS[i][1]: ERAS[i - 1][0] for i in range(1, len(ERAS))}  # the first day of the next era
+_SEIREKI = _re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$")
+_WAREKI = _re.compile(r"^(令和|平成|昭和|大正|明治|[RHSTM令平昭大明])(元|\d{1,2})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$")
+
+
+def parse_date(text: str) -> date | None:
+    """A date as people type it: 2027-04-01, 2027/4/1, 2027年4月1日, 令和9年4月1日, 令和元年5月1日,
+    R9.4.1, R09/04/01, H31.4.30 (full-width digits too). None for anything else, including days
+    that do not exist (2027-02-30) and era years outside their era (平成32年, 令和元年4月30日)."""
+    value = _unicodedata.normalize("NFKC", text or "").strip().replace(" ", "").upper()
+    if not value:
+        return None
+    m = _SEIREKI.match(value)
+    if m:
+        try:
+            return date(int(m[1]), int(m[2]), int(m[3]))
+        except ValueError:
+            return None
+    m = _WAREKI.match(value)
+    if not m:
+        return None
+    era = ERA_LETTERS.get(m[1], m[1])
+    start = _ERA_START[era]
+    year = 1 if m[2] == "元" else int(m[2])
+    if year < 1:
+        return None
+    try:
+        d = date(start.year + year - 1, int(m[3]), int(m[4]))
+    except ValueError:
+        return None
+    end = _ERA_END.get(era)
+    if d < start or (end is not None and d >= end):
+        return None
+    return d

@@ -14,11 +14,14 @@ from werkzeug.wrappers import Response
 
 from app import audit, cli, dashboard, uow
 from app.config import BASE_DIR
+from app.directory import commands as directory_commands
+from app.directory import views as directory_views
 from app.errors import TebikiError
 from app.events import commands as event_commands
 from app.extensions import csrf, db, login_manager, migrate
 from app.handover import commands as handover_commands
 from app.handover import permissions as handover_rules
+from app.handover import round_views
 from app.handover import views as handover_views
 from app.manuals import commands as manual_commands
 from app.manuals import permissions as manual_rules
@@ -31,6 +34,7 @@ from app.org import commands as org_commands
 from app.org import permissions
 from app.org import views as org_views
 from app.org.models import User
+from app.org.sessions import load_user as load_session_user
 from app.revisions import permissions as revision_rules
 from app.revisions import views as revision_views
 from app.rulings import commands as ruling_commands
@@ -47,7 +51,7 @@ RULES = (manual_rules, revision_rules, ruling_rules, notice_rules, handover_rule
 # Every domain: its pages and its `flask` commands register themselves.
 DOMAINS = (dashboard, org_views, org_commands, manual_views, manual_commands, revision_views, ruling_views,
            ruling_commands, search_views, search_commands, notice_views, notice_commands, handover_views,
-           handover_commands, event_commands, cli)
+           handover_commands, round_views, directory_views, directory_commands, event_commands, cli)
 
 
 @dataclass(frozen=True)
@@ -112,14 +116,7 @@ def init_app(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(session_id: str) -> User | None:
-        try:
-            user_id, version = (int(x) for x in session_id.split(":"))
-        except ValueError:
-            return None
-        user = db.session.get(User, user_id)
-        if user is None or user.session_version != version or not user.active:
-            return None
-        return user
+        return load_session_user(db.session, session_id)  # the server-side session row, on every request
 
     for domain in DOMAINS:
         domain.init_app(app)

@@ -41,7 +41,7 @@ def main() -> None:
             unit = rng.choice(units)
             rows.append({"login": f"u{n:05d}", "name": f"職員 {n:05d}", "employee_no": f"{200000 + n}", "unit_id": unit.id,
                          "position": rng.choice(["担当"] * 6 + ["係長"] * 3 + ["課長"]), "is_admin": False, "active": True,
-                         "password_hash": pw, "session_version": 1, "failed_logins": 0,
+                         "password_hash": pw, "session_version": 1,
                          "email": f"u{n:05d}@city.example.lg.jp"})
         db.session.execute(insert(User), rows)
         db.session.commit()

@@ -51,7 +51,7 @@ def main() -> None:
                 n += 1
                 rows.append({"login": f"bench{n:05d}", "name": f"職員{n:05d}", "unit_id": unit.id, "position": "担当",
                              "is_admin": False, "active": True, "password_hash": pw, "session_version": 1,
-                             "failed_logins": 0, "email": f"bench{n:05d}@city.example.lg.jp"})
+                             "email": f"bench{n:05d}@city.example.lg.jp"})
         db.session.execute(insert(User), rows)
         db.session.commit()
         targets = ", ".join(structure.SECTION_KINDS)

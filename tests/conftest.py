@@ -145,3 +145,37 @@ def post(client: FlaskClient, url: str, data: dict | None = None, **kw):
     """POST as a logged-in browser would: with the session's CSRF token."""
     token = csrf_token(client, "/dashboard")
     return client.post(url, data={**(data or {}), "csrf_token": token}, **kw)
+
+
+# --- a real directory (OpenLDAP slapd) for the directory tests ---------------------------------------
+
+DIRECTORY_SPECIAL = [
+    # uid, name, department, title, employee_no
+    ("sato.dir", "佐藤 直樹", "健康福祉局 保険年金課", "係長", "600001"),
+    ("unmapped.one", "村上 春香", "青葉区 区民生活課", "主事", "600002"),
+    ("alias.one", "森 健", "健康福祉局保険年金課（本庁）", "主事", "600003"),
+]
+
+
+@pytest.fixture(scope="session")
+def slapd_server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """Debian's slapd on free loopback ports (LDAPS + StartTLS with a test CA), a few hundred people."""
+    from tests.slapd import Person, city_people, start_slapd
+
+    people = list(city_people(300)) + [Person(uid=u, name=n, department=d, title=t, employee_no=e)
+                                       for u, n, d, t, e in DIRECTORY_SPECIAL]
+    server = start_slapd(tmp_path_factory.mktemp("slapd"), people)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def directory(app: Flask, slapd_server):  # type: ignore[no-untyped-def]
+    """The app signing in against the directory (LDAPS), with `admin` as the local break-glass account."""
+    from app.org.services import create_user, find_unit
+
+    create_user(db.session, None, login="admin", name="渡辺 直子", unit=find_unit(db.session, "総務局 コンプライアンス推進担当"),
+                position="課長", password="tebiki-demo", is_admin=True, local_login=True)
+    db.session.commit()
+    app.config.update(slapd_server.settings())
+    return slapd_server

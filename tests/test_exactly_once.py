@@ -165,7 +165,7 @@ def test_notice_confirmation_pairs_confirm_once(app: Flask, two_servers: list[st
 
 
 def test_handover_confirmation_pairs_confirm_once(app: Flask, two_servers: list[str]) -> None:
-    from app.handover import services as ho
+    from app.handover import handovers
     from app.handover.models import CONFIRMED, Handover
 
     second_head()
@@ -175,8 +175,8 @@ def test_handover_confirmation_pairs_confirm_once(app: Flask, two_servers: list[
         person = org.create_user(db.session, None, login=f"leaver{i}", name=f"異動 太郎{i}", unit=unit,
                                  position="担当", password="tebiki-demo")
         db.session.flush()
-        handover = ho.start(db.session, person, person)
-        ho.save(db.session, person, handover, duties="国保の資格", concerns="", default_successor_id=None, notes={},
+        handover = handovers.start(db.session, person, person)
+        handovers.save(db.session, person, handover, duties="国保の資格", concerns="", default_successor_id=None, notes={},
                 successors={}, submit=True)
         ids.append(handover.id)
     db.session.commit()

@@ -10,8 +10,7 @@ from flask import Flask
 
 from app.errors import Conflict, PermissionDenied, ValidationError
 from app.extensions import db
-from app.handover import importer
-from app.handover import services as ho
+from app.handover import checks, handovers, importer, management
 from app.handover.models import CONFIRMED, NOT_STARTED, SUBMITTED, Handover, StaffTransfer
 from app.manuals.models import Manual
 from app.org.models import User
@@ -33,37 +32,37 @@ def managed(slug: str = "test-manual", manager: str = "hq.tanto", overdue: bool 
 
 
 def test_review_dates() -> None:
-    assert ho.add_months(date(2024, 1, 31), 1) == date(2024, 2, 29)
-    assert ho.add_months(date(2024, 11, 15), 14) == date(2026, 1, 15)
+    assert management.add_months(date(2024, 1, 31), 1) == date(2024, 2, 29)
+    assert management.add_months(date(2024, 11, 15), 14) == date(2026, 1, 15)
     manual = managed(overdue=True)
-    assert ho.review_state(manual) == "overdue"
+    assert management.review_state(manual) == "overdue"
     manual.last_reviewed_at = now_utc() - timedelta(days=350)
-    assert ho.review_state(manual) == "soon"
+    assert management.review_state(manual) == "soon"
 
 
 def test_review_verdicts_and_permissions() -> None:
     manual = managed(overdue=True)
     with pytest.raises(PermissionDenied):
-        ho.record_review(db.session, user("aoba.kacho"), manual, "continue", "x")
+        management.record_review(db.session, user("aoba.kacho"), manual, "continue", "x")
     with pytest.raises(ValidationError, match="理由"):
-        ho.record_review(db.session, user("hq.tanto"), manual, "continue", "")
-    ho.record_review(db.session, user("hq.tanto"), manual, "continue", "法改正なし。現行どおり")
-    assert ho.review_state(manual) == ""
-    review = ho.record_review(db.session, user("hq.kacho"), manual, "revise", "様式の改正に対応")
+        management.record_review(db.session, user("hq.tanto"), manual, "continue", "")
+    management.record_review(db.session, user("hq.tanto"), manual, "continue", "法改正なし。現行どおり")
+    assert management.review_state(manual) == ""
+    review = management.record_review(db.session, user("hq.kacho"), manual, "revise", "様式の改正に対応")
     assert db.session.get(Revision, review.revision_id).kind == "revise"
     db.session.commit()
     other = managed("other-manual")
-    abolish = ho.record_review(db.session, user("hq.tanto"), other, "abolish", "制度廃止")
+    abolish = management.record_review(db.session, user("hq.tanto"), other, "abolish", "制度廃止")
     assert db.session.get(Revision, abolish.revision_id).kind == "obsolete"
 
 
 def test_set_manager_rules() -> None:
     manual = managed()
     with pytest.raises(PermissionDenied):
-        ho.set_manager(db.session, user("hq.tanto"), manual, user("hq.kakaricho"))  # a 担当 cannot
+        management.set_manager(db.session, user("hq.tanto"), manual, user("hq.kakaricho"))  # a 担当 cannot
     with pytest.raises(ValidationError, match="所管課"):
-        ho.set_manager(db.session, user("hq.kacho"), manual, user("aoba.tanto"))
-    ho.set_manager(db.session, user("hq.kacho"), manual, user("hq.kakaricho"))
+        management.set_manager(db.session, user("hq.kacho"), manual, user("aoba.tanto"))
+    management.set_manager(db.session, user("hq.kacho"), manual, user("hq.kakaricho"))
     assert manual.manager.login == "hq.kakaricho"
 
 
@@ -83,7 +82,7 @@ def test_findings_catch_what_falls_through() -> None:
                                    manual=no_manager)
     inquiry.asked_on = today_jst() - timedelta(days=20)
     db.session.commit()
-    kinds = {(f.kind, f.ref_id) for f in ho.findings(db.session)}
+    kinds = {(f.kind, f.ref_id) for f in checks.findings(db.session)}
     assert ("no_manager", no_manager.id) in kinds
     assert ("review_overdue", overdue.id) in kinds
     assert ("manager_invalid", moved.id) in kinds
@@ -93,45 +92,45 @@ def test_findings_catch_what_falls_through() -> None:
                     status="pending")
     db.session.add(notice)
     db.session.commit()
-    ward = {f.kind for f in ho.findings(db.session, unit_id=user("aoba.kacho").unit_id)}
+    ward = {f.kind for f in checks.findings(db.session, unit_id=user("aoba.kacho").unit_id)}
     assert "notice_overdue" in ward and "no_manager" not in ward  # a unit sees its own
-    assert all(f.link for f in ho.findings(db.session))
+    assert all(f.link for f in checks.findings(db.session))
 
 
 def test_handover_generated_submitted_and_confirmed() -> None:
     manual = managed(overdue=True)
     second = managed("second")
     with pytest.raises(PermissionDenied):
-        ho.start(db.session, user("aoba.kacho"), user("hq.tanto"))  # not their 所属長
-    handover = ho.start(db.session, user("hq.tanto"), user("hq.tanto"))
+        handovers.start(db.session, user("aoba.kacho"), user("hq.tanto"))  # not their 所属長
+    handover = handovers.start(db.session, user("hq.tanto"), user("hq.tanto"))
     items = {i.ref_id: i for i in handover.manual_items}
     assert set(items) == {manual.id, second.id}
     assert items[manual.id].flag == "見直し期限超過" and "第1版" in items[manual.id].detail
-    assert ho.start(db.session, user("hq.kacho"), user("hq.tanto")) is handover  # one open per post
+    assert handovers.start(db.session, user("hq.kacho"), user("hq.tanto")) is handover  # one open per post
     with pytest.raises(ValidationError, match="後任者が決まっていない"):
-        ho.save(db.session, user("hq.tanto"), handover, duties="国保資格", concerns="", default_successor_id=None,
+        handovers.save(db.session, user("hq.tanto"), handover, duties="国保資格", concerns="", default_successor_id=None,
                 notes={}, successors={}, submit=True)
     with pytest.raises(ValidationError, match="同じ所属"):
-        ho.save(db.session, user("hq.tanto"), handover, duties="国保資格", concerns="",
+        handovers.save(db.session, user("hq.tanto"), handover, duties="国保資格", concerns="",
                 default_successor_id=user("aoba.tanto").id, notes={}, successors={}, submit=True)
     with pytest.raises(PermissionDenied):
-        ho.save(db.session, user("hq.kacho"), handover, duties="x", concerns="", default_successor_id=None, notes={},
+        handovers.save(db.session, user("hq.kacho"), handover, duties="x", concerns="", default_successor_id=None, notes={},
                 successors={})
-    ho.save(db.session, user("hq.tanto"), handover, duties="国民健康保険の資格事務", concerns="見直しが遅れている",
+    handovers.save(db.session, user("hq.tanto"), handover, duties="国民健康保険の資格事務", concerns="見直しが遅れている",
             default_successor_id=user("hq.kakaricho").id, notes={items[manual.id].id: "様式改正待ち"},
             successors={items[second.id].id: user("hq.kacho").id}, submit=True)
     assert handover.status == SUBMITTED
     with pytest.raises(PermissionDenied, match="本人"):
-        ho.confirm(db.session, user("hq.tanto"), handover)
+        handovers.confirm(db.session, user("hq.tanto"), handover)
     with pytest.raises(PermissionDenied):
-        ho.confirm(db.session, user("hq.kakaricho"), handover)  # not the 所属長
+        handovers.confirm(db.session, user("hq.kakaricho"), handover)  # not the 所属長
     with pytest.raises(ValidationError, match="差戻しの理由"):
-        ho.send_back(db.session, user("hq.kacho"), handover, "")
-    ho.confirm(db.session, user("hq.kacho"), handover)
+        handovers.send_back(db.session, user("hq.kacho"), handover, "")
+    handovers.confirm(db.session, user("hq.kacho"), handover)
     assert handover.status == CONFIRMED and handover.confirmed_by_name == "高橋 誠"
     assert manual.manager.login == "hq.kakaricho" and second.manager.login == "hq.kacho"
     with pytest.raises(Conflict):
-        ho.confirm(db.session, user("hq.kacho"), handover)
+        handovers.confirm(db.session, user("hq.kacho"), handover)
 
 
 def test_ward_handover_lists_pending_notices_and_open_inquiries() -> None:
@@ -142,7 +141,7 @@ def test_ward_handover_lists_pending_notices_and_open_inquiries() -> None:
     approve_all(revise(manual, "hq.tanto", "14日以内", "21日以内"))
     rulings.file_inquiry(db.session, user("aoba.tanto"), kind="疑義照会", subject="未回答の照会", body="x", manual=manual)
     db.session.commit()
-    handover = ho.start(db.session, user("aoba.tanto"), user("aoba.tanto"))
+    handover = handovers.start(db.session, user("aoba.tanto"), user("aoba.tanto"))
     kinds = {i.kind: i.label for i in handover.items}
     assert "notice" in kinds and "テスト事務の手引き" in kinds["notice"]
     assert kinds["asked"] == "未回答の照会"
@@ -171,7 +170,7 @@ def test_staff_import_all_or_nothing_then_exact_handovers(tmp_path) -> None:
     details = "\n".join(exc.value.details)
     assert "4行目: 職員番号「999999」の職員は登録されていません" in details
     assert "4行目: 職「部長」は 担当・係長・課長 のいずれかにしてください" in details
-    assert "4行目: 発令日「来年」は日付（YYYY-MM-DD）で書いてください" in details
+    assert "4行目: 発令日「来年」は日付（2027-04-01、令和9年4月1日、R9.4.1 など）で書いてください" in details
     with pytest.raises(ValidationError):
         importer.apply(db.session, None, importer.read_file(path))
     db.session.rollback()
@@ -216,7 +215,7 @@ def test_staff_import_cli_and_retirement(app: Flask, tmp_path) -> None:
 
 def test_pages(client, tmp_path) -> None:
     manual = managed(overdue=True)
-    handover = ho.start(db.session, user("hq.tanto"), user("hq.tanto"))
+    handover = handovers.start(db.session, user("hq.tanto"), user("hq.tanto"))
     db.session.commit()
     login(client, "hq.tanto")
     page = client.get(f"/handovers/{handover.id}").get_data(as_text=True)

@@ -4,12 +4,14 @@ requests, open redirects, session fixation."""
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import pytest
 from flask import Flask
 
 from app.extensions import db
-from app.handover import services as ho
+from app.handover import handovers
+from app.handover.models import TransferRound
 from app.notices.models import Notice
 from app.org import services as org
 from app.org.models import Unit
@@ -41,10 +43,12 @@ def world(app: Flask) -> dict[str, object]:
                         submit=True)
     rulings.approve(db.session, user("hq.kacho"), public)
     notice = db.session.query(Notice).join(Unit).filter(Unit.name == "青葉区 保険年金課").first()
-    handover = ho.start(db.session, user("hq.tanto"), user("hq.tanto"))
+    handover = handovers.start(db.session, user("hq.tanto"), user("hq.tanto"))
+    rnd = TransferRound(name="令和9年4月1日 定期異動", effective_date=date(2027, 4, 1), rows=0)
+    db.session.add(rnd)
     db.session.commit()
     return {"manual": manual, "draft": draft, "private": private, "public": public, "notice": notice,
-            "handover": handover, "revision_id": draft.id}
+            "handover": handover, "revision_id": draft.id, "round": rnd}
 
 
 def get_spec(w: dict) -> list[tuple[str, set[str]]]:
@@ -74,6 +78,7 @@ def get_spec(w: dict) -> list[tuple[str, set[str]]]:
         ("/admin/users", {"admin"}), ("/admin/users/new", {"admin"}), ("/admin/units", {"admin"}),
         ("/admin/units/new", {"admin"}), ("/admin/audit", {"admin"}), ("/admin/staff-import", {"admin"}),
         ("/admin/handovers", {"admin"}), (f"/admin/users/{user('aoba.tanto').id}", {"admin"}),
+        ("/admin/roster", {"admin"}), ("/admin/directory", {"admin"}), (f"/admin/rounds/{w['round'].id}", {"admin"}),
         (f"/admin/units/{user('aoba.tanto').unit_id}", {"admin"}),
     ]
 
@@ -100,7 +105,8 @@ def test_every_route_for_every_role(app: Flask, world) -> None:
     rules = {r.rule for r in app.url_map.iter_rules() if "GET" in r.methods}
     uncovered = {r for r in rules if not any(_matches(r, u) for u in tested)}
     assert uncovered <= {"/", "/login", "/healthz", "/static/<path:filename>", "/admin/", "/manuals/<slug>/asof",
-                         "/notices/<int:notice_id>/open", "/admin/staff-import/<token>"}, uncovered
+                         "/notices/<int:notice_id>/open", "/admin/staff-import/<token>", "/admin/roster/<token>",
+                         "/account/setup/<token>", "/admin/rounds/<int:round_id>/correct/<token>"}, uncovered
 
 
 def _matches(rule: str, url: str) -> bool:
@@ -112,7 +118,11 @@ def post_urls(w: dict) -> list[str]:
     d, p, n, h, m = w["draft"], w["private"], w["notice"], w["handover"], w["manual"]
     uid, unit_id = user("aoba.tanto").id, user("aoba.tanto").unit_id
     return [
-        "/logout", "/account/password", f"/admin/users/{uid}", f"/admin/users/{uid}/deactivate", "/admin/users/new",
+        "/logout", "/account/password", "/account/sessions/end", f"/admin/users/{uid}", f"/admin/users/{uid}/deactivate",
+        f"/admin/users/{uid}/sessions", f"/admin/users/{uid}/link", "/admin/users/new", "/admin/roster",
+        "/admin/roster/abc123/apply", "/admin/password-links", "/admin/directory/map", "/account/setup/abc",
+        f"/admin/rounds/{w['round'].id}/cancel", f"/admin/rounds/{w['round'].id}/transfers/1/cancel",
+        f"/admin/rounds/{w['round'].id}/correct", f"/admin/rounds/{w['round'].id}/correct/abc/apply",
         "/admin/units/new", f"/admin/units/{unit_id}", f"/admin/units/{unit_id}/deactivate", "/admin/staff-import",
         "/admin/staff-import/abc123/apply", f"/handovers/{h.id}", "/handovers/start",
         f"/inquiries/{p.id}/approve", f"/inquiries/{p.id}/amend", f"/inquiries/{p.id}/answer", "/inquiries/new",

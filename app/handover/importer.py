@@ -16,8 +16,11 @@ from sqlalchemy.orm import Session
 
 from app import audit
 from app.errors import Conflict, ValidationError
-from app.handover import services as handovers
-from app.handover.models import StaffTransfer, TransferRound
+from app.handover import handovers, transfers
+from app.handover.models import (
+    StaffTransfer,
+    TransferRound,
+)
 from app.manuals.models import ACTIVE, Manual
 from app.org.models import POSITIONS, Unit, User
 from app.org.permissions import require
@@ -25,6 +28,8 @@ from app.tables import as_date, blank, read_table, text
 from app.wareki import now_utc, today_jst
 
 COLUMNS = ["職員番号", "氏名", "異動前所属", "異動後所属", "職", "発令日"]
+
+
 RETIRE = ("退職", "退職等")
 
 
@@ -54,10 +59,14 @@ def _norm(name: str) -> str:
     return " ".join(name.replace("\u3000", " ").split())
 
 
-def validate(session: Session, rows: list[dict[str, object]]) -> Preview:
+def validate(session: Session, rows: list[dict[str, object]], *, replacing: TransferRound | None = None) -> Preview:
+    """`replacing`: a round being corrected — its own pending transfers are not in the way."""
     users = {u.employee_no: u for u in session.scalars(select(User).where(User.employee_no.is_not(None)))}
     units = {u.name: u for u in session.scalars(select(Unit).where(Unit.active.is_(True)))}
-    pending = set(session.scalars(select(StaffTransfer.user_id).where(StaffTransfer.moved_at.is_(None))))
+    pending_q = transfers.pending().with_only_columns(StaffTransfer.user_id)
+    if replacing is not None:
+        pending_q = pending_q.where(StaffTransfer.round_id != replacing.id)
+    pending = set(session.scalars(pending_q))
     problems: list[str] = []
     moves: list[Move] = []
     seen: dict[str, int] = {}
@@ -98,7 +107,8 @@ def validate(session: Session, rows: list[dict[str, object]]) -> Preview:
             errs.append(f"職「{position}」は 担当・係長・課長 のいずれかにしてください")
         effective = as_date(row["発令日"])
         if effective is None:
-            errs.append(f"発令日「{text(row['発令日'])}」は日付（YYYY-MM-DD）で書いてください")
+            errs.append(f"発令日「{text(row['発令日'])}」は日付（2027-04-01、令和9年4月1日、R9.4.1 など）で書いてください"
+                        "（存在しない日付は使えません）")
         if errs:
             problems += [f"{i}行目: {e}" for e in errs]
             continue
@@ -170,22 +180,54 @@ def apply(session: Session, actor: User | None, rows: list[dict[str, object]], *
 def move_due(session: Session, today: date) -> int:
     """On the 発令日: each account follows its transfer (new unit and position, or deactivated)."""
     moved = 0
-    for transfer in session.scalars(select(StaffTransfer).where(StaffTransfer.moved_at.is_(None),
-                                                                StaffTransfer.effective_date <= today)
+    for transfer in session.scalars(transfers.pending().where(StaffTransfer.effective_date <= today)
                                     .order_by(StaffTransfer.effective_date, StaffTransfer.id)):
-        user = transfer.user
-        if transfer.to_unit_id is None:
-            user.active = False
-        else:
-            user.unit_id = transfer.to_unit_id
-            user.unit = transfer.to_unit  # type: ignore[assignment]
-            user.position = transfer.position
-        user.session_version += 1  # the next request logs in under the new post
-        transfer.moved_at = now_utc()
-        audit.record(session, None, "staff.move", "user", user.id, to=transfer.to_unit.name if transfer.to_unit else "退職",
-                     position=transfer.position)
+        _move(session, transfer)
         moved += 1
     return moved
+
+
+def _move(session: Session, transfer: StaffTransfer) -> None:
+    user = transfer.user
+    if transfer.to_unit_id is None:
+        user.active = False
+    else:
+        user.unit_id = transfer.to_unit_id
+        user.unit = transfer.to_unit  # type: ignore[assignment]
+        user.position = transfer.position
+    user.session_version += 1  # the next request logs in under the new post
+    transfer.moved_at = now_utc()
+    audit.record(session, None, "staff.move", "user", user.id, to=transfer.to_unit.name if transfer.to_unit else "退職",
+                 position=transfer.position)
+
+
+FOUND_ROUND = "ディレクトリ・職員名簿で見つかった異動"
+
+
+def record_move(session: Session, actor: User | None, user: User, to_unit: Unit | None, position: str, *,
+                source: str, today: date | None = None) -> StaffTransfer:
+    """A change of post found by the directory (sync or sign-in) or the staff roster takes the same
+    path as a 人事異動 row dated today: the handover of the post being left opens (filled in by the
+    system), then the account moves (to_unit None: leaves, as 退職)."""
+    today = today or today_jst()
+    name = f"{FOUND_ROUND}（{today.isoformat()}）"
+    rnd = session.scalar(select(TransferRound).where(TransferRound.name == name))
+    if rnd is None:
+        rnd = TransferRound(name=name, effective_date=today, file_name=source, rows=0,
+                            created_by_id=actor.id if actor else None)
+        session.add(rnd)
+        session.flush()
+    rnd.rows += 1
+    transfer = StaffTransfer(round_id=rnd.id, user_id=user.id, from_unit_id=user.unit_id,
+                             to_unit_id=to_unit.id if to_unit else None, position=position, effective_date=today)
+    session.add(transfer)
+    session.flush()
+    handovers.start(session, actor or user, user, started_by="import", due=today, round_id=rnd.id,
+                    transfer_id=transfer.id)
+    _move(session, transfer)
+    audit.record(session, actor, "staff.found_move", "user", user.id, source=source,
+                 to=to_unit.name if to_unit else "退職", position=position)
+    return transfer
 
 
 def summary(preview: Preview) -> dict[str, int]:
@@ -194,4 +236,3 @@ def summary(preview: Preview) -> dict[str, int]:
         by_kind["退職" if m.to_unit is None else ("所属内" if m.to_unit.id == m.from_unit.id else "転出")] += 1
     return {"異動者": len(preview.moves), "管理担当者が不在になるマニュアル": len(preview.manuals_losing_manager),
             "作成する事務引継書": len(preview.handovers), **by_kind}
-

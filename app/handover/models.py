@@ -33,6 +33,8 @@ class TransferRound(db.Model):
     upload_token: Mapped[str | None] = mapped_column(String(40), unique=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
+    corrected_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # replaced by a corrected 内示 file
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # the whole 内示 withdrawn
 
 
 class StaffTransfer(db.Model):
@@ -48,6 +50,7 @@ class StaffTransfer(db.Model):
     position: Mapped[str] = mapped_column(String(8))
     effective_date: Mapped[date] = mapped_column(Date, index=True)
     moved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # withdrawn before the 発令日
 
     user: Mapped[User] = relationship(lazy="joined")
     from_unit: Mapped[Unit] = relationship(foreign_keys=[from_unit_id], lazy="joined")

@@ -66,16 +66,32 @@ def _scalar(value: object) -> str:
     ).strip()
 
 
+class _Loader(yaml.SafeLoader):
+    """YAML without its timestamp type: PyYAML would build the date itself and crash on
+    `0000-00-00` or `2027-02-30`; here dates stay text and `_as_date` reports each by field."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def _as_date(value: object, label: str, problems: list[str]) -> date | None:
     if value in (None, ""):
         return None
     if isinstance(value, date):
         return value
+    text = str(value).strip()
     try:
-        return date.fromisoformat(str(value))
+        return date.fromisoformat(text)
     except ValueError:
-        problems.append(f"{label}「{value}」は YYYY-MM-DD の形式で書いてください。")
-        return None
+        pass
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        problems.append(f"{label}「{text}」は存在しない日付です。")
+    else:
+        problems.append(f"{label}「{text}」は YYYY-MM-DD の形式で書いてください。")
+    return None
 
 
 def _as_list(value: object, label: str, problems: list[str]) -> list[str]:
@@ -96,8 +112,8 @@ def parse(text: str) -> ManualDoc:
     if not m:
         raise ValidationError("先頭にYAMLの前付け（--- で囲んだ title など）がありません。")
     try:
-        meta = yaml.safe_load(m.group(1)) or {}
-    except yaml.YAMLError as exc:
+        meta = yaml.load(m.group(1), Loader=_Loader) or {}  # noqa: S506 (a SafeLoader)
+    except (yaml.YAMLError, ValueError, TypeError) as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"（{mark.line + 2}行目付近）" if mark is not None else ""
         raise ValidationError(f"前付けのYAMLが正しくありません{where}。") from None

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import timedelta
 
 from flask import (
@@ -20,6 +18,7 @@ from flask import (
 )
 from flask_login import current_user
 
+from app import tables
 from app.extensions import db
 from app.notices import (
     delivery,  # noqa: F401  (its event consumers deliver the notices)
@@ -112,22 +111,7 @@ def sent():  # type: ignore[no-untyped-def]
 
 
 def _export(rows: list[list[object]], name: str, fmt: str) -> Response:
-    if fmt == "xlsx":
-        from openpyxl import Workbook
-
-        wb = Workbook()
-        ws = wb.active
-        for row in rows:
-            ws.append(row)
-        buf = io.BytesIO()
-        wb.save(buf)
-        return Response(buf.getvalue(), mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                        headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
-    out = io.StringIO()
-    csv.writer(out).writerows(rows)
-    # BOM so that Excel opens the Japanese text correctly.
-    return Response("\ufeff" + out.getvalue(), mimetype="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+    return tables.download(rows, name, fmt)  # the one writer: cells are text, never formulas
 
 
 @bp.get("/matrix")

@@ -20,7 +20,10 @@ class UserForm(FlaskForm):
     email = StringField("メールアドレス", validators=[Optional(), Email("メールアドレスの形式が正しくありません。")])
     unit_id = SelectField("所属", coerce=int)
     position = SelectField("職", choices=[SelectChoice(p, p) for p in POSITIONS])
+    duties = StringField("担当業務", validators=[Optional(), Length(max=300)])
+    is_fixed_term = BooleanField("会計年度任用職員")
     is_admin = BooleanField("システム管理者")
+    local_login = BooleanField("ローカルアカウント（ディレクトリを使わず、このシステムのパスワードでログインする非常用の管理者）")
     password = PasswordField("初期パスワード", validators=[Optional(), Length(min=8, message="パスワードは8文字以上にしてください。")])
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import UTCDateTime, db
@@ -65,14 +65,39 @@ class User(UserMixin, db.Model):
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     password_hash: Mapped[str] = mapped_column(String(255))
+    # With a directory (LDAP_URL) set, only accounts marked local sign in with the password kept
+    # here (break-glass administrators); every other account signs in against the directory and
+    # follows it (name, unit, position, mail). Without a directory every account is local.
+    local_login: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # Deactivated because the directory no longer lists the person: the sync reactivates it if the
+    # person comes back (an account an administrator deactivated stays so).
+    deactivated_by_sync: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    directory_synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # 会計年度任用職員 (a fixed-term appointee): notices can include or leave them out (issue 17).
+    is_fixed_term: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     # Bumped on password change or deactivation: every existing session stops working.
     session_version: Mapped[int] = mapped_column(Integer, default=1)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
 
     unit: Mapped[Unit] = relationship(back_populates="users", lazy="joined")
+    # Loaded when used (not on every request's user); lists load them with selectinload.
+    duties: Mapped[list[UserDuty]] = relationship(cascade="all, delete-orphan", order_by="UserDuty.tag")
+
+    @property
+    def duty_tags(self) -> list[str]:
+        """担当業務 tags such as 窓口, 審査 (for targeting notices within a section)."""
+        return sorted(d.tag for d in self.duties)
+
+    def set_duties(self, tags: list[str]) -> bool:
+        """Replace the duty tags; True if they changed."""
+        wanted = sorted({t.strip()[:30] for t in tags if t and t.strip()})
+        if wanted == self.duty_tags:
+            return False
+        keep = [d for d in self.duties if d.tag in wanted]
+        have = {d.tag for d in keep}
+        self.duties = keep + [UserDuty(tag=t) for t in wanted if t not in have]
+        return True
 
     # Flask-Login: the session holds "id:version", so bumping the version logs the user out.
     def get_id(self) -> str:
@@ -115,3 +140,63 @@ class User(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.login}>"
+
+
+class UserDuty(db.Model):
+    """One 担当業務 tag of an account (窓口, 審査 …); a row per tag so targeting can query it."""
+
+    __tablename__ = "user_duties"
+    __table_args__ = (UniqueConstraint("user_id", "tag"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    tag: Mapped[str] = mapped_column(String(30), index=True)
+
+
+class LoginSession(db.Model):
+    """One signed-in browser. The cookie carries a random token; only its SHA-256 is stored, so a
+    copy of the database opens no session. A row that is ended (logout, password change,
+    deactivation) or expired stops the cookie at once, from whichever browser it is replayed."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    end_reason: Mapped[str] = mapped_column(String(20), default="")
+    ip: Mapped[str] = mapped_column(String(45), default="")
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
+
+
+class LoginThrottle(db.Model):
+    """Failed sign-in counters, keyed by a hash of (login, client address), login, address or
+    (login, trusted device). Missing logins are counted exactly like existing ones."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    login_hash: Mapped[str] = mapped_column(String(64), index=True, default="")
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    trusted: Mapped[bool] = mapped_column(Boolean, default=False)  # a device this login succeeded from
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class PasswordToken(db.Model):
+    """A one-time link for setting a password (new accounts from the roster, or an admin's reset):
+    random, stored as SHA-256, valid until `expires_at`, used once."""
+
+    __tablename__ = "password_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship(lazy="joined")

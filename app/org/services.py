@@ -3,24 +3,20 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import case, func, select
-from sqlalchemy.orm import Session
-from werkzeug.security import check_password_hash, generate_password_hash
+from sqlalchemy.orm import Session, selectinload
+from werkzeug.security import generate_password_hash
 
 from app import audit
 from app.errors import NotFound, ValidationError
-from app.org import structure
+from app.org import sessions, structure, throttle
 from app.org.models import HQ, POSITIONS, WARD, Unit, User
 from app.org.permissions import require
-from app.wareki import now_utc, to_jst
 
 LOGIN_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{2,63}$")
 MIN_PASSWORD = 8
-GENERIC_LOGIN_ERROR = "ログインIDまたはパスワードが正しくありません。"
-
 
 # --- units -----------------------------------------------------------------------------
 
@@ -128,6 +124,14 @@ def seed_org(session: Session) -> int:
 # --- users -----------------------------------------------------------------------------
 
 
+def parse_tags(text: str | None) -> list[str]:
+    """「窓口、審査」「窓口・審査」「窓口,審査」「窓口 審査」 → ["審査", "窓口"] (NFKC, at most 30 characters each)."""
+    import unicodedata
+
+    parts = re.split(r"[、,;/・\s]+", unicodedata.normalize("NFKC", text or ""))
+    return sorted({p.strip()[:30] for p in parts if p.strip()})
+
+
 def hash_password(password: str) -> str:
     return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
 
@@ -180,6 +184,9 @@ def create_user(
     email: str | None = None,
     employee_no: str | None = None,
     password_hash: str | None = None,
+    local_login: bool = False,
+    duty_tags: list[str] | None = None,
+    is_fixed_term: bool = False,
 ) -> User:
     """`actor` None = the command line or the seed, which run with the operator's authority."""
     if actor is not None:
@@ -201,7 +208,10 @@ def create_user(
         email=(email or "").strip() or None,
         employee_no=(employee_no or "").strip() or None,
         password_hash=password_hash or hash_password(password),
+        local_login=local_login,
+        is_fixed_term=is_fixed_term,
     )
+    user.set_duties(duty_tags or [])
     session.add(user)
     session.flush()
     audit.record(session, actor, "user.create", "user", user.id, login=login, unit=unit.name, position=position,
@@ -221,6 +231,9 @@ def update_user(
     is_admin: bool,
     email: str | None,
     employee_no: str | None,
+    local_login: bool | None = None,
+    duty_tags: list[str] | None = None,
+    is_fixed_term: bool | None = None,
 ) -> User:
     require(actor, "admin.users")
     login = login.strip()
@@ -242,24 +255,32 @@ def update_user(
         "email": (email or "").strip() or None,
         "employee_no": (employee_no or "").strip() or None,
     }
+    if local_login is not None:
+        new["local_login"] = local_login
+    if is_fixed_term is not None:
+        new["is_fixed_term"] = is_fixed_term
     for field, value in new.items():
         if getattr(user, field) != value:
             changes[field] = [getattr(user, field), value]
             setattr(user, field, value)
+    before_tags = user.duty_tags
+    if duty_tags is not None and user.set_duties(duty_tags):
+        changes["duty_tags"] = [before_tags, user.duty_tags]
     if changes:
         user.unit = unit
         audit.record(session, actor, "user.update", "user", user.id, changes=changes)
     return user
 
 
-def set_password(session: Session, actor: User, user: User, password: str) -> None:
+def set_password(session: Session, actor: User, user: User, password: str, *, keep_session: str | None = None) -> None:
+    """Every other session of the user ends; `keep_session` (the token of the browser changing its
+    own password) stays signed in."""
     if actor.id != user.id:
         require(actor, "admin.users")
     _check_password_strength(password)
     user.password_hash = hash_password(password)
-    user.session_version += 1
-    user.failed_logins = 0
-    user.locked_until = None
+    sessions.end_all(session, user, "password", keep=keep_session if actor.id == user.id else None)
+    throttle.clear(session, user.login)
     audit.record(session, actor, "user.password", "user", user.id)
 
 
@@ -270,64 +291,29 @@ def set_user_active(session: Session, actor: User, user: User, active: bool) -> 
         require(actor, "user.deactivate", user)
     user.active = active
     user.session_version += 1
+    sessions.end_all(session, user, "deactivated")
     audit.record(session, actor, "user.reactivate" if active else "user.deactivate", "user", user.id,
                  login=user.login)
 
 
 def unlock_user(session: Session, actor: User, user: User) -> None:
+    """Clear the sign-in throttling of this login (every client)."""
     require(actor, "admin.users")
-    user.failed_logins = 0
-    user.locked_until = None
+    throttle.clear(session, user.login)
     audit.record(session, actor, "user.unlock", "user", user.id, login=user.login)
 
 
-def is_locked(user: User) -> bool:
-    if user.locked_until is None:
-        return False
-    locked = user.locked_until
-    if locked.tzinfo is None:
-        locked = to_jst(locked)
-    return locked > now_utc()
+def end_sessions(session: Session, actor: User, user: User) -> int:
+    """「すべての端末からログアウトさせる」(admin), or the user's 「他の端末からログアウト」."""
+    if actor.id != user.id:
+        require(actor, "admin.users")
+    n = sessions.end_all(session, user, "ended", keep=sessions.current_token() if actor.id == user.id else None)
+    audit.record(session, actor, "user.sessions_ended", "user", user.id, sessions=n)
+    return n
 
 
-_DUMMY_HASH: str | None = None
-
-
-def authenticate(session: Session, login: str, password: str) -> User:
-    """The user for these credentials, or ValidationError. Failures are recorded (commit them)."""
-    global _DUMMY_HASH
-    user = session.scalar(select(User).where(func.lower(User.login) == login.strip().lower()))
-    if user is None or not user.active:
-        # Same work as a real check, so timing does not tell which logins exist.
-        if _DUMMY_HASH is None:
-            _DUMMY_HASH = hash_password("dummy-password")
-        check_password_hash(_DUMMY_HASH, password)
-        audit.record(session, None, "auth.login_failed", "user", "", login=login[:64], reason="unknown_or_inactive")
-        raise ValidationError(GENERIC_LOGIN_ERROR)
-    minutes = current_app.config["LOGIN_LOCK_MINUTES"]
-    if is_locked(user):
-        raise ValidationError(
-            f"ログインの失敗が続いたため、このアカウントは一時的にロックされています。{minutes}分ほど待ってから再度お試しください。"
-            "急ぐ場合はシステム管理者（総務局 コンプライアンス推進担当）に解除を依頼してください。"
-        )
-    if not check_password_hash(user.password_hash, password):
-        user.failed_logins += 1
-        audit.record(session, None, "auth.login_failed", "user", user.id, login=user.login,
-                     failures=user.failed_logins)
-        if user.failed_logins >= current_app.config["LOGIN_MAX_FAILURES"]:
-            user.locked_until = now_utc() + timedelta(minutes=minutes)
-            user.failed_logins = 0
-            audit.record(session, None, "auth.locked", "user", user.id, login=user.login, minutes=minutes)
-            raise ValidationError(
-                f"ログインに{current_app.config['LOGIN_MAX_FAILURES']}回続けて失敗したため、"
-                f"このアカウントを{minutes}分間ロックしました。"
-            )
-        raise ValidationError(GENERIC_LOGIN_ERROR)
-    user.failed_logins = 0
-    user.locked_until = None
-    user.last_login_at = now_utc()
-    audit.record(session, user, "auth.login", "user", user.id)
-    return user
+def is_throttled(session: Session, user: User) -> bool:
+    return bool(throttle.blocked_logins(session, [user.login]))
 
 
 _POSITION_RANK = case({"課長": 0, "係長": 1, "担当": 2}, value=User.position, else_=3)
@@ -337,7 +323,7 @@ def users_query(
     session: Session, *, q: str = "", unit_id: int | None = None, kind: str | None = None,
     include_inactive: bool = False, sort: str = "unit",
 ):
-    stmt = select(User).join(User.unit)
+    stmt = select(User).join(User.unit).options(selectinload(User.duties))
     if q:
         like = f"%{q.strip()}%"
         stmt = stmt.where(User.name.ilike(like) | User.login.ilike(like) | User.employee_no.ilike(like))

@@ -22,13 +22,17 @@ from werkzeug.security import check_password_hash
 from wtforms.fields.choices import SelectChoice
 
 from app import audit
+from app.directory import signin
+from app.directory.ldap import DirectoryError
 from app.errors import ValidationError
 from app.extensions import db
+from app.org import login as login_service
+from app.org import passwords, sessions, targeting, throttle
 from app.org import services as org
-from app.org.forms import ConfirmForm, LoginForm, OwnPasswordForm, UnitForm, UserForm
+from app.org.forms import ConfirmForm, LoginForm, OwnPasswordForm, PasswordForm, UnitForm, UserForm
 from app.org.models import Unit, User
 from app.org.permissions import require
-from app.wareki import JST
+from app.wareki import JST, wareki
 from app.webutil import flash_error
 
 auth_bp = Blueprint("auth", __name__)
@@ -61,19 +65,30 @@ def login():  # type: ignore[no-untyped-def]
     error = None
     status = 200
     if form.validate_on_submit():
+        address, agent = sessions.client_info()
+        device_id = throttle.read_device() or throttle.new_device_id()
         try:
-            user = org.authenticate(db.session, form.login.data or "", form.password.data or "")
+            user = login_service.authenticate(db.session, form.login.data or "", form.password.data or "", address=address,
+                                    device_id=device_id)
         except ValidationError as err:
-            db.session.commit()  # the failure count and the audit row must stay
+            db.session.commit()  # the failure counters and the audit row must stay
             error = err.message
             status = 401
+        except DirectoryError as err:
+            db.session.commit()
+            error = err.message
+            status = 503
         else:
+            token = sessions.start(db.session, user, ip=address, user_agent=agent)
             db.session.commit()
             next_url = safe_next(request.args.get("next"))
             session.clear()  # a fresh session at login: no fixation
             login_user(user)
+            session[sessions.COOKIE_KEY] = token
             session.permanent = True
-            return redirect(next_url or url_for("main.dashboard"))
+            resp = redirect(next_url or url_for("main.dashboard"))
+            throttle.set_device_cookie(resp, device_id)
+            return resp
     elif request.method == "POST":
         error = "ログインIDとパスワードを入力してください。"
         status = 400
@@ -83,6 +98,8 @@ def login():  # type: ignore[no-untyped-def]
 @auth_bp.post("/logout")
 @login_required
 def logout():  # type: ignore[no-untyped-def]
+    # Only this browser: the user's other devices stay signed in.
+    sessions.end(db.session, sessions.current_token(), "logout")
     audit.record(db.session, current_user, "auth.logout", "user", current_user.id)
     db.session.commit()
     logout_user()
@@ -95,16 +112,54 @@ def logout():  # type: ignore[no-untyped-def]
 @login_required
 def own_password():  # type: ignore[no-untyped-def]
     form = OwnPasswordForm()
+    if signin.configured() and not current_user.local_login:
+        return render_template("auth/password.html", form=None, directory=True, **_own_sessions())
     if form.validate_on_submit():
         if not check_password_hash(current_user.password_hash, form.current.data or ""):
             form.current.errors = ["現在のパスワードが正しくありません。"]
         else:
-            org.set_password(db.session, current_user, current_user, form.password.data or "")
+            org.set_password(db.session, current_user, current_user, form.password.data or "",
+                             keep_session=sessions.current_token())
             db.session.commit()
-            login_user(current_user._get_current_object())  # new session version: keep this session
-            flash("パスワードを変更しました。", "success")
+            flash("パスワードを変更しました。ほかの端末のログインは終了しました。", "success")
             return redirect(url_for("main.dashboard"))
-    return render_template("auth/password.html", form=form)
+    return render_template("auth/password.html", form=form, directory=False, **_own_sessions())
+
+
+def _own_sessions() -> dict[str, object]:
+    return {"live_sessions": sessions.list_live(db.session, current_user), "is_current": sessions.is_current,
+            "end_form": ConfirmForm()}
+
+
+@auth_bp.post("/account/sessions/end")
+@login_required
+def end_other_sessions():  # type: ignore[no-untyped-def]
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    n = org.end_sessions(db.session, current_user, current_user)
+    db.session.commit()
+    flash(f"ほかの端末のログイン（{n}件）を終了しました。", "success")
+    return redirect(url_for("auth.own_password"))
+
+
+@auth_bp.route("/account/setup/<token>", methods=["GET", "POST"])
+def setup_password(token: str):  # type: ignore[no-untyped-def]
+    """The one-time password-setting link (new accounts, admin resets)."""
+    row = passwords.find(db.session, token)
+    form = PasswordForm()
+    if form.validate_on_submit():
+        try:
+            user = passwords.redeem(db.session, token, form.password.data or "", form.confirm.data or "")
+        except ValidationError as err:
+            db.session.rollback()
+            flash_error(err)
+        else:
+            db.session.commit()
+            logout_user()
+            session.clear()
+            flash(f"{user.name}さんのパスワードを設定しました。ログインIDとパスワードでログインしてください。", "success")
+            return redirect(url_for("auth.login"))
+    return render_template("auth/setup.html", form=form, person=row.user)
 
 
 # --- admin ---------------------------------------------------------------------------------
@@ -141,7 +196,8 @@ def users():  # type: ignore[no-untyped-def]
     page = db.paginate(stmt, per_page=current_app.config["PAGE_SIZE"], error_out=False)
     return render_template(
         "admin/users.html", page=page, q=q, unit_id=unit_id, kind=kind, include_inactive=include_inactive,
-        sort=sort, units=_unit_choices(), is_locked=org.is_locked,
+        sort=sort, units=_unit_choices(),
+        throttled=throttle.blocked_logins(db.session, [u.login for u in page.items]),
     )
 
 
@@ -159,7 +215,8 @@ def user_new():  # type: ignore[no-untyped-def]
                     db.session, current_user, login=form.login.data or "", name=form.name.data or "",
                     unit=org_unit(form.unit_id.data), position=form.position.data or "",
                     password=form.password.data, is_admin=form.is_admin.data, email=form.email.data,
-                    employee_no=form.employee_no.data,
+                    employee_no=form.employee_no.data, local_login=form.local_login.data,
+                    duty_tags=org.parse_tags(form.duties.data), is_fixed_term=form.is_fixed_term.data,
                 )
             except ValidationError as err:
                 db.session.rollback()
@@ -168,7 +225,8 @@ def user_new():  # type: ignore[no-untyped-def]
                 db.session.commit()
                 flash(f"職員「{user.name}」を登録しました。", "success")
                 return redirect(url_for("admin.users", q=user.login))
-    return render_template("admin/user_form.html", form=form, user=None)
+    return render_template("admin/user_form.html", form=form, user=None, directory=signin.configured(),
+                           tag_choices=targeting.duty_tag_choices(db.session))
 
 
 def org_unit(unit_id: int | None) -> Unit:
@@ -183,6 +241,8 @@ def user_edit(user_id: int):  # type: ignore[no-untyped-def]
     require(current_user, "admin.users")
     user = org.get_user(db.session, user_id)
     form = UserForm(obj=user)
+    if request.method == "GET":
+        form.duties.data = "、".join(user.duty_tags)
     form.unit_id.choices = _unit_choices(include_inactive=True)
     if form.validate_on_submit():
         try:
@@ -190,9 +250,13 @@ def user_edit(user_id: int):  # type: ignore[no-untyped-def]
                 db.session, current_user, user, login=form.login.data or "", name=form.name.data or "",
                 unit=org_unit(form.unit_id.data), position=form.position.data or "", is_admin=form.is_admin.data,
                 email=form.email.data, employee_no=form.employee_no.data,
+                # The box is shown only with a directory: without one the flag is left as it is.
+                local_login=form.local_login.data if signin.configured() else None,
+                duty_tags=org.parse_tags(form.duties.data), is_fixed_term=form.is_fixed_term.data,
             )
             if form.password.data:
-                org.set_password(db.session, current_user, user, form.password.data)
+                org.set_password(db.session, current_user, user, form.password.data,
+                                 keep_session=sessions.current_token())  # kept only when editing oneself
         except ValidationError as err:
             db.session.rollback()
             flash_error(err)
@@ -205,11 +269,14 @@ def user_edit(user_id: int):  # type: ignore[no-untyped-def]
     )
     return render_template(
         "admin/user_form.html", form=form, user=user, action_form=ConfirmForm(), history=list(history),
-        locked=org.is_locked(user), labels=audit.ACTION_LABELS,
+        directory=signin.configured(), needs_password=passwords.needs_password(user),
+        tag_choices=targeting.duty_tag_choices(db.session),
+        locked=org.is_throttled(db.session, user), labels=audit.ACTION_LABELS,
+        live_sessions=sessions.list_live(db.session, user),
     )
 
 
-@admin_bp.post("/users/<int:user_id>/<any(deactivate, reactivate, unlock):action>")
+@admin_bp.post("/users/<int:user_id>/<any(deactivate, reactivate, unlock, sessions, link):action>")
 def user_action(user_id: int, action: str):  # type: ignore[no-untyped-def]
     form = ConfirmForm()
     if not form.validate_on_submit():
@@ -217,7 +284,14 @@ def user_action(user_id: int, action: str):  # type: ignore[no-untyped-def]
     user = org.get_user(db.session, user_id)
     if action == "unlock":
         org.unlock_user(db.session, current_user, user)
-        message = f"職員「{user.name}」のロックを解除しました。"
+        message = f"職員「{user.name}」のログイン制限を解除しました。"
+    elif action == "sessions":
+        n = org.end_sessions(db.session, current_user, user)
+        message = f"職員「{user.name}」のログイン（{n}件）をすべて終了しました。"
+    elif action == "link":
+        url, expires = passwords.issue(db.session, current_user, user)
+        message = (f"職員「{user.name}」のパスワード設定用リンクを発行しました（1回限り、{wareki(expires)}まで有効）。"
+                   f"本人に渡してください: {url}")
     else:
         org.set_user_active(db.session, current_user, user, action == "reactivate")
         message = f"職員「{user.name}」を{'有効に' if action == 'reactivate' else '無効に'}しました。"

@@ -39,7 +39,7 @@ def test_each_role_logs_in_to_its_dashboard(page, login_id, name, nav_yes, nav_n
 
 def test_wrong_password_shows_japanese_error(page) -> None:
     ui_login(page, "aoba.tanto", "wrong-password")
-    expect(page.get_by_test_id("login-error")).to_have_text("ログインIDまたはパスワードが正しくありません。")
+    expect(page.get_by_test_id("login-error")).to_contain_text("ログインできませんでした。ログインIDとパスワードをご確認ください。")
     # The login ID typed stays in the field.
     expect(page.get_by_label("ログインID")).to_have_value("aoba.tanto")
 

@@ -1,203 +1,33 @@
-"""Managers, periodic review, city-wide checks, and the 事務引継書 (filled in by the system,
-annotated by the person leaving, confirmed by the 所属長). Callers commit."""
+"""The 事務引継書: filled in by the system, annotated by the person leaving, confirmed by the
+所属長 (the successors become the 管理担当者). Callers commit."""
 
 from __future__ import annotations
 
-import calendar
-from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from app import audit, guard
 from app.errors import Conflict, NotFound, ValidationError
+from app.handover.checks import findings
+from app.handover.management import next_review, review_state
 from app.handover.models import (
     CONFIRMED,
     IN_PROGRESS,
     NOT_STARTED,
     SUBMITTED,
-    VERDICTS,
     Handover,
     HandoverItem,
-    ManualReview,
 )
+from app.handover.transfers import incoming
 from app.manuals.models import ACTIVE, Manual
 from app.notices.models import PENDING, Notice
 from app.org.models import Unit, User
 from app.org.permissions import can, require
-from app.revisions import drafting
 from app.revisions.models import OPEN_STATES, Revision
 from app.rulings.models import ANSWERED, Inquiry
-from app.wareki import now_utc, to_jst, today_jst
-
-REVIEW_WARNING_DAYS = 30
-DRAFT_IDLE_DAYS = 60
-INQUIRY_DAYS = 14
-
-
-# --- review dates ---------------------------------------------------------------------------------
-
-
-def add_months(d: date, months: int) -> date:
-    y, m = divmod(d.month - 1 + months, 12)
-    year, month = d.year + y, m + 1
-    return date(year, month, min(d.day, calendar.monthrange(year, month)[1]))
-
-
-def next_review(manual: Manual) -> date | None:
-    """From the last review or published revision (publishing counts as a review)."""
-    last = manual.last_reviewed_at or manual.last_published_at
-    if last is None:
-        return None
-    return add_months(to_jst(last).date(), manual.review_months)
-
-
-def review_state(manual: Manual, today: date | None = None) -> str:
-    due = next_review(manual)
-    today = today or today_jst()
-    if due is None:
-        return ""
-    if due < today:
-        return "overdue"
-    if due <= today + timedelta(days=REVIEW_WARNING_DAYS):
-        return "soon"
-    return ""
-
-
-def set_manager(session: Session, user: User, manual: Manual, manager: User) -> None:
-    require(user, "manual.manage", manual)
-    if manager.unit_id != manual.owner_unit_id or not manager.active:
-        raise ValidationError("管理担当者には所管課の在職中の職員を指定してください。")
-    before = manual.manager.name if manual.manager else ""
-    manual.manager = manager
-    audit.record(session, user, "manual.manager", "manual", manual.id, before=before, after=manager.name)
-
-
-def review_token(manual: Manual) -> str:
-    """What the review form saw (the last review): a second submission of the same form is refused."""
-    return manual.last_reviewed_at.isoformat() if manual.last_reviewed_at else ""
-
-
-def record_review(session: Session, user: User, manual: Manual, verdict: str, comment: str = "",
-                  seen: str | None = None) -> ManualReview:
-    """現行のまま継続 (comment required), 改正が必要 (opens a draft), 廃止 (opens the 廃止 draft).
-    `seen` is the form's `review_token`: the review is recorded only if no other came in between."""
-    require(user, "manual.review", manual)
-    if verdict not in VERDICTS:
-        raise ValidationError("見直しの結果を選んでください。")
-    if verdict == "continue" and not comment.strip():
-        raise ValidationError("「現行のまま継続」とする理由（確認した内容）を入力してください。")
-    refusal = "この見直しは、画面を開いた後にすでに記録されています（二重の送信）。画面を確認してください。"
-    if seen is not None and seen != review_token(manual):
-        raise Conflict(refusal)
-    before = manual.last_reviewed_at
-    guard.transition(session, manual, Manual.last_reviewed_at.is_(None) if before is None
-                     else Manual.last_reviewed_at == before, refusal, last_reviewed_at=now_utc())
-    revision = None
-    if verdict in ("revise", "abolish"):
-        revision = drafting.open_revision(session, user, manual, kind="obsolete" if verdict == "abolish" else "revise")
-        if comment.strip():
-            revision.reason = comment.strip()
-    review = ManualReview(manual_id=manual.id, reviewer_id=user.id, reviewer_name=user.name, verdict=verdict,
-                          comment=comment.strip(), revision_id=revision.id if revision else None)
-    session.add(review)
-    audit.record(session, user, "manual.review", "manual", manual.id, verdict=verdict)
-    return review
-
-
-def reviews(session: Session, manual: Manual) -> list[ManualReview]:
-    return list(session.scalars(select(ManualReview).where(ManualReview.manual_id == manual.id)
-                                .order_by(ManualReview.id.desc())))
-
-
-def reviews_due_for(session: Session, user: User) -> list[tuple[Manual, date]]:
-    """The manuals this user manages whose review is due within 30 days or overdue."""
-    soon = today_jst() + timedelta(days=REVIEW_WARNING_DAYS)
-    out = []
-    for m in session.scalars(select(Manual).where(Manual.manager_id == user.id, Manual.status == ACTIVE)):
-        due = next_review(m)
-        if due is not None and due <= soon:
-            out.append((m, due))
-    return sorted(out, key=lambda x: x[1])
-
-
-# --- city-wide checks -----------------------------------------------------------------------------
-
-CHECK_LABELS = {
-    "no_manager": "管理担当者なし",
-    "manager_invalid": "管理担当者が不在・所管課外",
-    "review_overdue": "見直し期限超過",
-    "draft_idle": f"改正案が{DRAFT_IDLE_DAYS}日以上停滞",
-    "inquiry_unanswered": f"照会が{INQUIRY_DAYS}日以上未回答",
-    "notice_overdue": "周知確認の期限超過",
-}
-
-
-@dataclass
-class Finding:
-    kind: str
-    message: str
-    link: str
-    unit_id: int
-    user_id: int | None = None
-    ref_id: int | None = None
-
-    @property
-    def label(self) -> str:
-        return CHECK_LABELS[self.kind]
-
-
-def findings(session: Session, *, unit_id: int | None = None, user_id: int | None = None,
-             today: date | None = None) -> list[Finding]:
-    """Everything that falls through, for the admin (all), a 所属長 (their unit) or a person."""
-    today = today or today_jst()
-    out: list[Finding] = []
-    manuals = select(Manual).where(Manual.status == ACTIVE, Manual.current_version > 0)
-    if unit_id:
-        manuals = manuals.where(Manual.owner_unit_id == unit_id)
-    if user_id:
-        manuals = manuals.where(Manual.manager_id == user_id)
-    for m in session.scalars(manuals):
-        link = f"/manuals/{m.slug}/manage"
-        if m.manager is None:
-            out.append(Finding("no_manager", f"「{m.title}」に管理担当者がいません。", link, m.owner_unit_id, ref_id=m.id))
-        elif not m.manager.active or m.manager.unit_id != m.owner_unit_id:
-            out.append(Finding("manager_invalid", f"「{m.title}」の管理担当者 {m.manager.name} は"
-                               f"{'在職していません' if not m.manager.active else '所管課にいません'}。", link,
-                               m.owner_unit_id, m.manager_id, m.id))
-        due = next_review(m)
-        if due is not None and due < today:
-            out.append(Finding("review_overdue", f"「{m.title}」の見直し期限（{due.isoformat()}）を過ぎています。", link,
-                               m.owner_unit_id, m.manager_id, m.id))
-    idle = select(Revision).join(Manual).where(
-        Revision.state.in_(OPEN_STATES), Revision.updated_at < now_utc() - timedelta(days=DRAFT_IDLE_DAYS))
-    if unit_id:
-        idle = idle.where(Manual.owner_unit_id == unit_id)
-    if user_id:
-        idle = idle.where(Revision.drafter_id == user_id)
-    for r in session.scalars(idle):
-        out.append(Finding("draft_idle", f"「{r.manual.title}」の{r.kind_label}案 #{r.id}（{r.state_label}）が"
-                           f"{(now_utc() - r.updated_at).days}日更新されていません。", f"/revisions/{r.id}",
-                           r.manual.owner_unit_id, r.drafter_id, r.id))
-    if not user_id:
-        stale = select(Inquiry).where(Inquiry.status != ANSWERED, Inquiry.asked_on < today - timedelta(days=INQUIRY_DAYS))
-        if unit_id:
-            stale = stale.where(or_(Inquiry.owner_unit_id == unit_id, Inquiry.asking_unit_id == unit_id))
-        for i in session.scalars(stale):
-            out.append(Finding("inquiry_unanswered", f"照会「{i.subject}」（{i.asking_unit.name}）が"
-                               f"{(today - i.asked_on).days}日未回答です。", f"/inquiries/{i.id}?raw=1",
-                               i.owner_unit_id, ref_id=i.id))
-        late = select(Notice).where(Notice.status == PENDING, Notice.owner_copy.is_(False), Notice.due_date < today)
-        if unit_id:
-            late = late.where(Notice.unit_id == unit_id)
-        for n in session.scalars(late):
-            out.append(Finding("notice_overdue", f"{n.unit.name}: 「{n.title}」の周知確認が期限（{n.due_date.isoformat()}）"
-                               "を過ぎています。", f"/notices/{n.id}", n.unit_id, ref_id=n.id))
-    return out
-
-
-# --- handovers ----------------------------------------------------------------------------------------
+from app.wareki import now_utc, today_jst
 
 
 def get_handover(session: Session, user: User, handover_id: int) -> Handover:
@@ -291,9 +121,12 @@ def refresh(session: Session, user: User, handover: Handover) -> None:
 
 
 def successors_for(session: Session, handover: Handover) -> list[User]:
-    """Who can take over the manuals: active members of the unit other than the person leaving."""
-    return list(session.scalars(select(User).where(User.unit_id == handover.unit_id, User.active.is_(True),
-                                                   User.id != handover.user_id).order_by(User.name)))
+    """Who can take over the manuals: active members of the unit other than the person leaving, and
+    the people moving in by the same 人事異動 (before they arrive)."""
+    members = list(session.scalars(select(User).where(User.unit_id == handover.unit_id, User.active.is_(True),
+                                                      User.id != handover.user_id).order_by(User.name)))
+    known = {u.id for u in members} | {handover.user_id}
+    return members + [u for u in incoming(session, handover.unit_id, handover.round_id) if u.id not in known]
 
 
 def save(session: Session, user: User, handover: Handover, *, duties: str, concerns: str,
@@ -386,9 +219,6 @@ def list_query(user: User, *, scope: str = "mine") -> Select:
     return stmt.order_by((Handover.status == CONFIRMED), Handover.due_date, Handover.id.desc())
 
 
-# --- the admin's view of a transfer round ----------------------------------------------------------------
-
-
 def round_dashboard(session: Session, round_id: int | None) -> dict[str, object]:
     """Handovers of a round by state, per 局 / ward office, and the overdue ones first."""
     base = select(Handover.status, Unit.group_name, Unit.kind, func.count(Handover.id)).join(
@@ -412,6 +242,3 @@ def round_dashboard(session: Session, round_id: int | None) -> dict[str, object]
 
 def can_confirm(user: User, handover: Handover) -> bool:
     return can(user, "handover.confirm", handover)
-
-
-

@@ -1,0 +1,1 @@
+"""The city's directory (LDAP / Active Directory): sign-in, sync, department mapping, staff roster."""
