@@ -10,7 +10,11 @@ PORT ?= 5000
 CHROMIUM := /usr/bin/chromium
 
 WEB_CONCURRENCY ?= 4
-.PHONY: install setup run serve test test-sqlite test-postgres lint browser clean
+.PHONY: install setup run serve test test-sqlite test-postgres lint browser sysdeps clean
+
+# PDF export (WeasyPrint needs Pango and HarfBuzz), the IPA fonts it embeds, and poppler's
+# pdftotext/pdffonts/pdftoppm that the tests read the PDFs back with (Debian package names).
+SYSDEPS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-ipafont-gothic fonts-ipafont-mincho poppler-utils
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,7 +22,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	@rm -f $(VENV)/.installed-* && touch $(STAMP)
 
-install: $(STAMP)
+install: sysdeps $(STAMP)
+
+sysdeps:
+	@command -v dpkg >/dev/null || exit 0; \
+	missing=$$(for p in $(SYSDEPS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "== installing $$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else \
+	    echo "PDF 出力とそのテストに必要なパッケージがありません:"; echo "  sudo apt-get install -y" $$missing; exit 1; \
+	  fi; \
+	fi
 
 # Database schema, manuals repository, and the demo organisation/users/manuals when the database is empty.
 setup: install

@@ -94,10 +94,11 @@ def register(app: Flask) -> None:
     @click.argument("directory", type=click.Path(file_okay=False))
     @click.option("--as", "as_login", default=None, help="Login recorded as drafter and approver.")
     def manuals_import(directory: str, as_login: str | None) -> None:
-        """Import every *.md in DIRECTORY as a published manual (all or nothing)."""
+        """Import every *.md, and every *.docx with its <name>.yml, in DIRECTORY as published manuals (all or nothing)."""
         from sqlalchemy import select
 
-        from app.manuals.importer import import_dir
+        from app.documents.bulk import stage_files
+        from app.manuals.importer import import_directory
         from app.org.models import User
 
         init_storage()
@@ -107,12 +108,21 @@ def register(app: Flask) -> None:
             if as_user is None:
                 _fail(TebikiError(f"--as に指定した職員「{as_login}」は登録されていません。"))
         try:
-            imported = import_dir(db.session, directory, as_user=as_user)
+            result = import_directory(db.session, directory, as_user=as_user)
         except TebikiError as err:
             _fail(err)
+        imported = result.manuals
         for m in imported:
             click.echo(f"  {m.slug}: {m.title}（{m.owner_unit.name}）")
         click.echo(f"{len(imported)}件のマニュアルを第1版として登録しました。")
+        if result.notes:
+            click.echo("Word から取り込めなかったもの・確認が必要なこと:")
+            for note in result.notes:
+                click.echo(f"  {note}")
+        for slug, extracted in result.files.items():
+            written = stage_files(current_app.config["INSTANCE_DIR"], slug, extracted)
+            click.echo(f"  {slug}: 画像{len(written)}点を {written[0].parent} に書き出しました"
+                       "（本文からは files/… で参照。添付ファイルを版管理に登録する機能で取り込みます）。")
 
     @app.cli.group("search", cls=_QueryGroup)
     def search_group() -> None:

@@ -97,6 +97,7 @@ def init_app(app: Flask) -> None:
         return user
 
     from app.dashboard import bp as main_bp
+    from app.documents.views import bp as documents_bp
     from app.handover.views import bp as handover_bp
     from app.manuals.views import bp as manuals_bp
     from app.notices.views import bp as notices_bp
@@ -106,7 +107,7 @@ def init_app(app: Flask) -> None:
     from app.search.views import bp as search_bp
 
     for blueprint in (main_bp, auth_bp, admin_bp, manuals_bp, revisions_bp, rulings_bp, search_bp, notices_bp,
-                      handover_bp):
+                      handover_bp, documents_bp):
         app.register_blueprint(blueprint)
 
     from app.cli import register as register_cli

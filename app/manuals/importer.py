@@ -141,7 +141,21 @@ def import_documents(session: Session, files: list[tuple[str, str]], *, as_user:
     raise ValidationError("マニュアルリポジトリが混み合っているため取込できませんでした。再度実行してください。")
 
 
+@dataclass
+class DirImport:
+    manuals: list[Manual]
+    notes: list[str]  # what a .docx could not carry over, as "name.docx: …"
+    files: dict[str, list]  # slug → images taken out of its .docx (app.documents.word_in.ExtractedFile)
+
+
 def import_dir(session: Session, directory: str | Path, *, as_user: User | None = None) -> list[Manual]:
+    return import_directory(session, directory, as_user=as_user).manuals
+
+
+def import_directory(session: Session, directory: str | Path, *, as_user: User | None = None) -> DirImport:
+    """Every *.md, and every *.docx with its <name>.yml (app/documents/bulk.py), all or nothing."""
+    from app.documents.bulk import read_docx_manuals
+
     directory = Path(directory)
     if not directory.is_dir():
         raise ValidationError(f"ディレクトリ「{directory}」がありません。")
@@ -153,8 +167,13 @@ def import_dir(session: Session, directory: str | Path, *, as_user: User | None 
             files.append((path.name, path.read_text(encoding="utf-8")))
         except UnicodeDecodeError:
             problems.append(f"{path.name}: UTF-8 のテキストではありません。")
+    docx_items, docx_problems = read_docx_manuals(sorted(directory.glob("*.docx")))
+    problems += docx_problems
     if problems:
-        raise ValidationError("取込を中止しました。何も登録していません。", details=problems)
+        raise ValidationError(f"取込を中止しました（{len(problems)}件の問題）。何も登録していません。", details=problems)
+    files += [(item.filename, item.text) for item in docx_items]
     if not files:
-        raise ValidationError(f"「{directory}」に .md ファイルがありません。")
-    return import_documents(session, files, as_user=as_user)
+        raise ValidationError(f"「{directory}」に .md・.docx ファイルがありません。")
+    manuals = import_documents(session, files, as_user=as_user)
+    return DirImport(manuals, [f"{item.filename}: {note}" for item in docx_items for note in item.notes],
+                     {Path(item.filename).stem: item.files for item in docx_items if item.files})

@@ -1,0 +1,102 @@
+"""`flask manuals import DIR` for Word: each `<name>.docx` with its metadata in `<name>.yml` beside it
+(the same fields as the front matter; the slug is the file name) becomes a manual file in the
+repository's format. app/manuals/importer.py does the rest, all or nothing.
+
+Until attachments live in git with the version, the images taken out of a .docx are written, after
+the import has committed, to `<instance>/imported_files/<slug>/files/<name>` — the layout they will
+have under `manuals/<slug>/` in the repository — and the Markdown already refers to them as
+`files/<name>`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from app.documents import files
+from app.documents.word_in import ExtractedFile, docx_to_markdown
+from app.errors import ValidationError
+from app.manuals.document import parse
+
+# A city's Word manuals carry screenshots: a larger file than the 10 MB web upload is fine from
+# the command line; the zip bounds (each member, total, count) stay the same.
+BULK_LIMITS = files.Limits(max_bytes=50 * files.MB)
+
+
+@dataclass
+class DocxManual:
+    filename: str  # b.docx
+    text: str  # front matter + Markdown, as stored in git
+    files: list[ExtractedFile] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what could not be carried over
+
+
+def _meta(path: Path) -> dict:
+    for suffix in (".yml", ".yaml"):
+        meta_path = path.with_suffix(suffix)
+        if meta_path.exists():
+            break
+    else:
+        raise ValidationError(f"メタデータのファイル {path.stem}.yml がありません（title, owner, targets, effective "
+                              "などを前付けと同じ形で書いてください）。")
+    try:
+        meta = yaml.safe_load(meta_path.read_text(encoding="utf-8-sig"))
+    except UnicodeDecodeError:
+        raise ValidationError(f"{meta_path.name} が UTF-8 のテキストではありません。") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"（{mark.line + 1}行目付近）" if mark is not None else ""
+        raise ValidationError(f"{meta_path.name} の YAML が正しくありません{where}。") from None
+    if not isinstance(meta, dict):
+        raise ValidationError(f"{meta_path.name} は「キー: 値」の形で書いてください。")
+    return meta
+
+
+def read_docx_manual(path: Path) -> DocxManual:
+    """One .docx + .yml → the manual file text. ValidationError lists this file's problems."""
+    problems: list[str] = []
+    meta: dict = {}
+    try:
+        meta = _meta(path)
+    except ValidationError as err:
+        problems.append(err.message)
+    try:
+        result = docx_to_markdown(path.read_bytes(), filename=path.name, limits=BULK_LIMITS)
+    except ValidationError as err:
+        problems += [err.message, *err.details]
+        result = None
+    if problems or result is None:
+        raise ValidationError("取り込めません。", details=problems)
+    # The front matter is written from the parsed YAML (never pasted as text), so a stray `---`
+    # in the .yml cannot end it early; parse() checks the fields with the .md import's messages.
+    meta = {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in meta.items()}
+    front = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False, default_flow_style=None)
+    doc = parse("---\n" + front + "---\n" + result.markdown)
+    return DocxManual(path.name, doc.dump(), result.files, result.warnings)
+
+
+def read_docx_manuals(paths: list[Path]) -> tuple[list[DocxManual], list[str]]:
+    """Every .docx read; problems listed as `name.docx: …` (the caller refuses them all)."""
+    items: list[DocxManual] = []
+    problems: list[str] = []
+    for path in paths:
+        try:
+            items.append(read_docx_manual(path))
+        except ValidationError as err:
+            problems += [f"{path.name}: {d}" for d in (err.details or [err.message])]
+    return items, problems
+
+
+def stage_files(instance_dir: str | Path, slug: str, extracted: list[ExtractedFile]) -> list[Path]:
+    """Write a manual's extracted images where they wait for the attachments in git."""
+    target = Path(instance_dir) / "imported_files" / slug / "files"
+    written = []
+    for f in extracted:
+        target.mkdir(parents=True, exist_ok=True)
+        path = target / files.sanitize_name(f.name)
+        path.write_bytes(f.data)
+        written.append(path)
+    return written

@@ -1,0 +1,43 @@
+"""PDF out (WeasyPrint): HTML + print CSS → PDF with embedded (subset) Japanese fonts and real,
+selectable text. Fonts come from fontconfig: IPA fonts from Debian (fonts-ipafont-gothic,
+fonts-ipafont-mincho), installed by the Makefile / .ci/run.
+
+Nothing is fetched from outside: a manual may contain any image URL, and a PDF engine that
+follows it would let a manual author make the server call other hosts or read local files. The
+fetcher serves only this application's own stylesheets; every other URL is refused.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from weasyprint import HTML
+from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+ORIGIN = "https://tebiki.invalid"  # a name that never resolves: relative URLs hang off it
+STATIC = Path(__file__).resolve().parent.parent / "static"
+
+
+class LocalOnlyFetcher(URLFetcher):
+    """Serves /static/*.css from the package; refuses everything else (no network, no files)."""
+
+    def __init__(self) -> None:
+        super().__init__(allowed_protocols=())
+        self.refused: list[str] = []
+
+    def fetch(self, url: str, headers: dict[str, str] | None = None) -> URLFetcherResponse:
+        parts = urlsplit(url)
+        if f"{parts.scheme}://{parts.netloc}" == ORIGIN and parts.path.startswith("/static/"):
+            name = unquote(parts.path.removeprefix("/static/"))
+            path = (STATIC / name).resolve()
+            if path.suffix == ".css" and path.is_file() and STATIC in path.parents:
+                return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": "text/css; charset=utf-8"})
+        self.refused.append(url)
+        raise ValueError("外部の資源は読み込みません")
+
+
+def html_to_pdf(html: str, *, title: str = "") -> bytes:
+    fetcher = LocalOnlyFetcher()
+    document = HTML(string=html, base_url=ORIGIN + "/", url_fetcher=fetcher)
+    return document.write_pdf()
