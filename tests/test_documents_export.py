@@ -251,7 +251,7 @@ class _Probe(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def test_pdf_fetches_nothing_from_outside(client) -> None:
+def test_pdf_fetches_nothing_from_outside(client, tmp_path: Path) -> None:
     server = http.server.HTTPServer(("127.0.0.1", 0), _Probe)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -264,6 +264,9 @@ def test_pdf_fetches_nothing_from_outside(client) -> None:
         resp = client.get("/manuals/test-manual/v/1.pdf")
         assert resp.status_code == 200 and resp.data.startswith(b"%PDF-")
         assert _Probe.hits == []
+        text = pdf_tool("pdftotext", resp.data, tmp_path)
+        assert "［図: 相対（files/x.png）］" in text  # shown as a note, not fetched
+        assert "［図: 相対（files/x.png）］" in all_text(read_docx(client.get("/manuals/test-manual/v/1.docx").data))
     finally:
         server.shutdown()
         thread.join(timeout=5)

@@ -9,6 +9,7 @@ fetcher serves only this application's own stylesheets; every other URL is refus
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -37,7 +38,26 @@ class LocalOnlyFetcher(URLFetcher):
         raise ValueError("外部の資源は読み込みません")
 
 
-def html_to_pdf(html: str, *, title: str = "") -> bytes:
+_IMG = re.compile(r"<img\b[^>]*>")
+_ATTR = re.compile(r'\b(src|alt)="([^"]*)"')
+
+
+def offline_images(html: str) -> str:
+    """The renderer's <img> tags that the PDF cannot show yet (files/… and any URL; only data: URLs
+    are embedded) become a visible 「［図: …］」, as in the .docx, instead of a failed fetch.
+    The input is the sanitised HTML of app/markdown.py, whose img tags carry quoted attributes."""
+
+    def replace(m: re.Match[str]) -> str:
+        attrs = dict(_ATTR.findall(m.group(0)))
+        if attrs.get("src", "").startswith("data:image/"):
+            return m.group(0)
+        alt = attrs.get("alt") or "図"
+        return f'<span class="img-missing">［図: {alt}（{attrs.get("src", "")}）］</span>'
+
+    return _IMG.sub(replace, html)
+
+
+def html_to_pdf(html: str) -> bytes:
     fetcher = LocalOnlyFetcher()
     document = HTML(string=html, base_url=ORIGIN + "/", url_fetcher=fetcher)
     return document.write_pdf()

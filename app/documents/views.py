@@ -19,6 +19,7 @@ from app.web import login_required_for
 
 bp = Blueprint("documents", __name__)
 login_required_for(bp)
+bp.add_app_template_filter(pdf.offline_images, "offline_images")
 
 FMT = "<any(docx, pdf):fmt>"
 

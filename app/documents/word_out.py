@@ -248,6 +248,8 @@ class HtmlToDocx:
     def __init__(self, doc: Any) -> None:
         self.doc = doc
         self._last = ""
+        # Style ids looked up once: python-docx resolves a style name by scanning all styles.
+        self._heading = {n: doc.styles[f"Heading {n}"].style_id for n in range(1, 7)}
 
     def add(self, html: str) -> None:
         if not html.strip():
@@ -262,7 +264,8 @@ class HtmlToDocx:
                 continue
             tag = child.tag
             if tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
-                p = target.add_paragraph(style=f"Heading {int(tag[1])}")
+                p = target.add_paragraph()
+                p._p.style = self._heading[int(tag[1])]
                 self._inline(p, child)
             elif tag == "p":
                 self._inline(target.add_paragraph(), child)

@@ -57,6 +57,19 @@
     replaceRange(pos, pos, full, selectFrom == null ? null : base + selectFrom, selectTo == null ? null : base + selectTo);
   }
 
+  // An image the draft refers to (files/…) that is not stored yet: say so instead of a broken icon.
+  const preview = document.getElementById("preview");
+  if (preview) {
+    preview.addEventListener("error", (ev) => {
+      const img = ev.target;
+      if (!img || img.tagName !== "IMG") return;
+      const note = document.createElement("span");
+      note.className = "img-missing";
+      note.textContent = `［図: ${img.alt || "図"}（${img.getAttribute("src")}）— 画像ファイルはまだ登録されていません］`;
+      img.replaceWith(note);
+    }, true);
+  }
+
   const LIST = /^(\s*)(\d+[.)]|[-*+])\s+/;
 
   const commands = {
