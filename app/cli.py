@@ -97,7 +97,6 @@ def register(app: Flask) -> None:
         """Import every *.md, and every *.docx with its <name>.yml, in DIRECTORY as published manuals (all or nothing)."""
         from sqlalchemy import select
 
-        from app.documents.bulk import stage_files
         from app.manuals.importer import import_directory
         from app.org.models import User
 
@@ -119,9 +118,8 @@ def register(app: Flask) -> None:
             click.echo("Word から取り込めなかったもの・確認が必要なこと:")
             for note in result.notes:
                 click.echo(f"  {note}")
-        for slug, extracted in result.files.items():
-            written = stage_files(current_app.config["INSTANCE_DIR"], slug, extracted)
-            click.echo(f"  {slug}: 画像{len(written)}点を {written[0].parent} に書き出しました"
+        for slug, (folder, count) in result.images.items():
+            click.echo(f"  {slug}: 画像{count}点を {folder} に書き出しました"
                        "（本文からは files/… で参照。添付ファイルを版管理に登録する機能で取り込みます）。")
 
     @app.cli.group("search", cls=_QueryGroup)

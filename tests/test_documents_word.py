@@ -232,6 +232,8 @@ def test_bulk_import_with_one_broken_docx_imports_nothing_and_names_every_proble
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(Manual)) == 0
     assert git("for-each-ref", "refs/heads/main") == before
+    staged = Path(app.config["INSTANCE_DIR"]) / "imported_files"
+    assert not staged.exists() or list(staged.iterdir()) == []  # good.docx's image was not left behind
 
 
 # --- from the editor: 「Wordから取り込む」 ----------------------------------------------------------

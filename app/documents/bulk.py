@@ -2,22 +2,24 @@
 (the same fields as the front matter; the slug is the file name) becomes a manual file in the
 repository's format. app/manuals/importer.py does the rest, all or nothing.
 
-Until attachments live in git with the version, the images taken out of a .docx are written, after
-the import has committed, to `<instance>/imported_files/<slug>/files/<name>` — the layout they will
+Until attachments live in git with the version, the images taken out of a .docx are placed, once
+the import has committed, in `<instance>/imported_files/<slug>/files/<name>` — the layout they will
 have under `manuals/<slug>/` in the repository — and the Markdown already refers to them as
-`files/<name>`.
+`files/<name>`. Nothing is placed when the import is refused.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import shutil
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
 from app.documents import files
-from app.documents.word_in import ExtractedFile, docx_to_markdown
+from app.documents.word_in import docx_to_markdown
 from app.errors import ValidationError
 from app.manuals.document import parse
 
@@ -30,8 +32,42 @@ BULK_LIMITS = files.Limits(max_bytes=50 * files.MB)
 class DocxManual:
     filename: str  # b.docx
     text: str  # front matter + Markdown, as stored in git
-    files: list[ExtractedFile] = field(default_factory=list)
+    images: int = 0  # images taken out (written to the staging folder, not kept in memory)
     notes: list[str] = field(default_factory=list)  # what could not be carried over
+
+
+class ImageStage:
+    """Images of a bulk import, written while the files are read (a folder of a thousand Word
+    manuals must not sit in memory) and moved into place only once the import has committed."""
+
+    def __init__(self, instance_dir: str | Path) -> None:
+        self.root = Path(instance_dir) / "imported_files"
+        self.tmp = self.root / f".staging-{uuid.uuid4().hex}"
+        self.slugs: dict[str, int] = {}
+
+    def add(self, slug: str, extracted: list) -> None:  # list[word_in.ExtractedFile]
+        if not extracted:
+            return
+        target = self.tmp / slug / "files"
+        target.mkdir(parents=True, exist_ok=True)
+        for f in extracted:
+            (target / files.sanitize_name(f.name)).write_bytes(f.data)
+        self.slugs[slug] = len(extracted)
+
+    def commit(self) -> dict[str, tuple[Path, int]]:
+        """slug → (folder of its images, count)."""
+        placed = {}
+        for slug, count in self.slugs.items():
+            final = self.root / slug
+            if final.exists():
+                shutil.rmtree(final)
+            (self.tmp / slug).rename(final)
+            placed[slug] = (final / "files", count)
+        self.discard()
+        return placed
+
+    def discard(self) -> None:
+        shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 def _meta(path: Path) -> dict:
@@ -55,7 +91,7 @@ def _meta(path: Path) -> dict:
     return meta
 
 
-def read_docx_manual(path: Path) -> DocxManual:
+def read_docx_manual(path: Path, stage: ImageStage) -> DocxManual:
     """One .docx + .yml → the manual file text. ValidationError lists this file's problems."""
     problems: list[str] = []
     meta: dict = {}
@@ -75,28 +111,17 @@ def read_docx_manual(path: Path) -> DocxManual:
     meta = {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in meta.items()}
     front = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False, default_flow_style=None)
     doc = parse("---\n" + front + "---\n" + result.markdown)
-    return DocxManual(path.name, doc.dump(), result.files, result.warnings)
+    stage.add(path.stem, result.files)
+    return DocxManual(path.name, doc.dump(), len(result.files), result.warnings)
 
 
-def read_docx_manuals(paths: list[Path]) -> tuple[list[DocxManual], list[str]]:
+def read_docx_manuals(paths: list[Path], stage: ImageStage) -> tuple[list[DocxManual], list[str]]:
     """Every .docx read; problems listed as `name.docx: …` (the caller refuses them all)."""
     items: list[DocxManual] = []
     problems: list[str] = []
     for path in paths:
         try:
-            items.append(read_docx_manual(path))
+            items.append(read_docx_manual(path, stage))
         except ValidationError as err:
             problems += [f"{path.name}: {d}" for d in (err.details or [err.message])]
     return items, problems
-
-
-def stage_files(instance_dir: str | Path, slug: str, extracted: list[ExtractedFile]) -> list[Path]:
-    """Write a manual's extracted images where they wait for the attachments in git."""
-    target = Path(instance_dir) / "imported_files" / slug / "files"
-    written = []
-    for f in extracted:
-        target.mkdir(parents=True, exist_ok=True)
-        path = target / files.sanitize_name(f.name)
-        path.write_bytes(f.data)
-        written.append(path)
-    return written

@@ -145,7 +145,7 @@ def import_documents(session: Session, files: list[tuple[str, str]], *, as_user:
 class DirImport:
     manuals: list[Manual]
     notes: list[str]  # what a .docx could not carry over, as "name.docx: …"
-    files: dict[str, list]  # slug → images taken out of its .docx (app.documents.word_in.ExtractedFile)
+    images: dict[str, tuple[Path, int]]  # slug → (folder, count) of the images taken out of its .docx
 
 
 def import_dir(session: Session, directory: str | Path, *, as_user: User | None = None) -> list[Manual]:
@@ -154,7 +154,7 @@ def import_dir(session: Session, directory: str | Path, *, as_user: User | None 
 
 def import_directory(session: Session, directory: str | Path, *, as_user: User | None = None) -> DirImport:
     """Every *.md, and every *.docx with its <name>.yml (app/documents/bulk.py), all or nothing."""
-    from app.documents.bulk import read_docx_manuals
+    from app.documents.bulk import ImageStage, read_docx_manuals
 
     directory = Path(directory)
     if not directory.is_dir():
@@ -167,13 +167,18 @@ def import_directory(session: Session, directory: str | Path, *, as_user: User |
             files.append((path.name, path.read_text(encoding="utf-8")))
         except UnicodeDecodeError:
             problems.append(f"{path.name}: UTF-8 のテキストではありません。")
-    docx_items, docx_problems = read_docx_manuals(sorted(directory.glob("*.docx")))
-    problems += docx_problems
-    if problems:
-        raise ValidationError(f"取込を中止しました（{len(problems)}件の問題）。何も登録していません。", details=problems)
-    files += [(item.filename, item.text) for item in docx_items]
-    if not files:
-        raise ValidationError(f"「{directory}」に .md・.docx ファイルがありません。")
-    manuals = import_documents(session, files, as_user=as_user)
+    stage = ImageStage(current_app.config["INSTANCE_DIR"])
+    try:
+        docx_items, docx_problems = read_docx_manuals(sorted(directory.glob("*.docx")), stage)
+        problems += docx_problems
+        if problems:
+            raise ValidationError(f"取込を中止しました（{len(problems)}件の問題）。何も登録していません。", details=problems)
+        files += [(item.filename, item.text) for item in docx_items]
+        if not files:
+            raise ValidationError(f"「{directory}」に .md・.docx ファイルがありません。")
+        manuals = import_documents(session, files, as_user=as_user)
+    except BaseException:
+        stage.discard()
+        raise
     return DirImport(manuals, [f"{item.filename}: {note}" for item in docx_items for note in item.notes],
-                     {Path(item.filename).stem: item.files for item in docx_items if item.files})
+                     stage.commit())

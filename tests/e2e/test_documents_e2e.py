@@ -135,7 +135,18 @@ def test_clerk_imports_word_uses_the_toolbar_pastes_tables_and_saves(page, tmp_p
     file_panel.get_by_label(re.compile("様式")).check()
     file_panel.get_by_label("ファイル名").fill("../国保 資格取得届.pdf")
     file_panel.get_by_role("button", name="挿入").click()
+    caret_to_end(page)
+    page.keyboard.type("\n\n必ず原本を確認する。")
+    page.evaluate("""() => { const b = document.getElementById('body'); const i = b.value.lastIndexOf('原本');
+                             b.focus(); b.setSelectionRange(i, i + 2); }""")
+    toolbar.get_by_role("button", name="太字").click()
+    caret_to_end(page)
+    toolbar.get_by_role("button", name="表", exact=True).click()
+    expect(toolbar.get_by_role("status")).to_contain_text("表のひな形を入れました")
+    page.keyboard.type("必要な書類")  # the first header cell is selected: typing replaces it
     text = body.input_value()
+    assert "必ず**原本**を確認する。" in text
+    assert "| 必要な書類 | 内容 | 備考 |\n| --- | --- | --- |\n|  |  |  |" in text
     assert "\n## 窓口での注意\n" in text
     assert "1. 住所を確認する\n2. 氏名を確認する" in text
     assert "- 原本を返す\n- 写しを取る" in text
@@ -153,10 +164,14 @@ def test_clerk_imports_word_uses_the_toolbar_pastes_tables_and_saves(page, tmp_p
     assert ("| 書類 | 発行元 | 手数料 |\n| --- | --- | --- |\n| 住民票の写し | 区役所 | 300円 |\n"
             "| 課税証明書 | 区役所 | 300円 （郵送は別途） |") in text
     assert "| 区分 | 期限 |\n| --- | --- |\n| 資格取得 | 14日以内 |\n| 資格喪失も同じ |   |" in text
-    expect(preview.locator("table")).to_have_count(3)  # the Word manual's own, Excel's and Word's
-    expect(preview.locator("table").nth(1).locator("td").last).to_have_text("300円 （郵送は別途）")
-    expect(preview.locator("table").nth(2).locator("th").first).to_have_text("区分")
+    expect(preview.locator("table")).to_have_count(4)  # the Word manual's, the toolbar's, Excel's and Word's
+    expect(preview.locator("strong", has_text="原本")).to_be_visible()
+    expect(preview.locator("table").nth(1).locator("th").first).to_have_text("必要な書類")
+    expect(preview.locator("table").nth(2).locator("td").last).to_have_text("300円 （郵送は別途）")
+    expect(preview.locator("table").nth(3).locator("th").first).to_have_text("区分")
     shot(page, "documents-editor-toolbar")
+    preview.locator("table").nth(2).scroll_into_view_if_needed()
+    shot(page, "documents-editor-preview-tables")
 
     # Saved as a normal draft: the text is the Markdown the clerk sees.
     page.get_by_label("改正理由").fill("Word の手引きを取り込む。")
