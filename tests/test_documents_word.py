@@ -4,7 +4,9 @@ and from the editor (「Wordから取り込む」: shown for review, nothing sav
 from __future__ import annotations
 
 import io
+import random
 import re
+import zipfile
 from datetime import date
 from pathlib import Path
 
@@ -169,6 +171,41 @@ def test_not_a_word_file_is_refused() -> None:
         docx_to_markdown(EXE, filename="手引き.docx")
     with pytest.raises(ValidationError, match="壊れているため開けません"):
         docx_to_markdown(b"PK\x03\x04" + b"\x00" * 200, filename="手引き.docx")
+
+
+def _rezip(data: bytes, name: str, content: bytes) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename, content if info.filename == name else src.read(info.filename))
+    return out.getvalue()
+
+
+def test_damaged_documents_give_a_clear_refusal_never_a_crash() -> None:
+    """Truncated, garbled and rewired parts: each either converts or is refused with a message."""
+    good = docx_samples.manual_docx()
+    xml = zipfile.ZipFile(io.BytesIO(good)).read("word/document.xml")
+    rels = zipfile.ZipFile(io.BytesIO(good)).read("word/_rels/document.xml.rels")
+    rng = random.Random(15)
+    damaged = [_rezip(good, "word/document.xml", xml[: len(xml) * k // 10]) for k in range(1, 10)]
+    damaged += [_rezip(good, "word/_rels/document.xml.rels", rels.replace(b"media/", b"../../../etc/")),
+                _rezip(good, "word/_rels/document.xml.rels", b"<Relationships/>"),
+                _rezip(good, "word/document.xml", xml.replace(b"w:val=", b"w:vax=")),
+                _rezip(good, "word/numbering.xml", b"<w:numbering xmlns:w='x'/>"),
+                good[: len(good) // 2]]
+    for _ in range(25):
+        chars = bytearray(xml)
+        for _ in range(20):
+            chars[rng.randrange(len(chars))] = rng.choice(b"<>/=\"' x\x00")
+        damaged.append(_rezip(good, "word/document.xml", bytes(chars)))
+    refused = 0
+    for data in damaged:
+        try:
+            docx_to_markdown(data)
+        except ValidationError as err:
+            refused += 1
+            assert err.message.startswith("Word 文書「document.docx」") or "ファイル「document.docx」" in err.message
+    assert refused >= 30
 
 
 # --- bulk: flask manuals import DIR ---------------------------------------------------------------

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import re
 import string
 import unicodedata
@@ -26,6 +27,8 @@ import mammoth
 from app.documents import files
 from app.documents.files import DEFAULT_LIMITS, Limits, parse_xml, read_member
 from app.errors import ValidationError
+
+log = logging.getLogger(__name__)
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 MC = "{http://schemas.openxmlformats.org/markup-compatibility/2006}"
@@ -285,14 +288,17 @@ def docx_to_markdown(data: bytes, *, filename: str = "document.docx", limits: Li
     if scan.document_xml is not None:
         data = _replace_member(data, "word/document.xml", scan.document_xml)
     images = _Images(limits)
+    writer = _MarkdownWriter()
     try:
         result = mammoth.convert_to_html(io.BytesIO(data), style_map=STYLE_MAP, include_embedded_style_map=False,
                                          convert_image=mammoth.images.img_element(images))
-    except (zipfile.BadZipFile, KeyError, ValueError, IndexError, AttributeError) as exc:
+        markdown = writer.convert(result.value)
+    except ValidationError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - an untrusted file may break the reader anywhere: a 400, never a 500
+        log.warning("docx conversion failed for %s: %r", upload.name, exc)
         raise ValidationError(f"{label}を読み取れませんでした。Word で開いて保存し直してください。",
                               details=[f"（詳細: {type(exc).__name__}）"]) from None
-    writer = _MarkdownWriter()
-    markdown = writer.convert(result.value)
     warnings = list(scan.warnings)
     warnings += writer.warnings()
     if images.unsupported:
