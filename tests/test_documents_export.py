@@ -94,7 +94,7 @@ def test_manual_version_as_docx(client) -> None:
     assert "旧版。現行は第2版" in all_text(old)
 
 
-def test_manual_version_as_pdf(client, tmp_path: Path) -> None:
+def test_manual_version_as_pdf(client, app, tmp_path: Path) -> None:
     published()
     login(client, "aoba.tanto")
     resp = client.get("/manuals/test-manual/v/2.pdf")
@@ -107,6 +107,18 @@ def test_manual_version_as_pdf(client, tmp_path: Path) -> None:
     info = pdf_tool("pdfinfo", resp.data, tmp_path)
     assert re.search(r"Page size:\s+595\.\d+ x 841\.\d+ pts \(A4\)", info), info
     assert "Title:           テスト事務の手引き（第2版）" in info
+    # Laid out once: the second download is read from the cache (marked here to tell it apart).
+    cached = list((Path(app.config["INSTANCE_DIR"]) / "pdf_cache").glob("*/*.pdf"))
+    assert len(cached) == 1 and cached[0].read_bytes() == resp.data
+    cached[0].write_bytes(resp.data + b"%cache-hit\n")
+    assert client.get("/manuals/test-manual/v/2.pdf").data.endswith(b"%cache-hit\n")
+    assert not client.get("/manuals/test-manual/v/1.pdf").data.endswith(b"%cache-hit\n")  # another version
+    handover = ho.start(db.session, user("hq.tanto"), user("hq.tanto"))
+    db.session.commit()
+    post(client, "/logout")
+    login(client, "hq.tanto")
+    assert client.get(f"/handovers/{handover.id}.pdf").status_code == 200
+    assert len(list((Path(app.config["INSTANCE_DIR"]) / "pdf_cache").glob("*/*.pdf"))) == 2  # a handover: never cached
 
 
 def test_compare_docx_underlines_exactly_the_changed_characters(client) -> None:
@@ -276,3 +288,18 @@ def test_pdf_fetches_nothing_from_outside(client, tmp_path: Path) -> None:
         with pytest.raises(ValueError):
             fetcher.fetch(url)
     assert fetcher.fetch(f"{ORIGIN}/static/documents-pdf.css").read().startswith(b"/* PDF exports")
+
+
+def test_pdf_cache_keeps_the_most_recently_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from app.documents import pdf
+
+    monkeypatch.setattr(pdf, "CACHE_FILES", 2)
+    for i, name in enumerate(("old", "mid", "new")):
+        path = tmp_path / "ab" / f"{name}.pdf"
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(b"%PDF-")
+        os.utime(path, (1_000_000 + i, 1_000_000 + i))
+    pdf._prune(tmp_path)
+    assert sorted(p.stem for p in tmp_path.glob("*/*.pdf")) == ["mid", "new"]

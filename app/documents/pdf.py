@@ -9,10 +9,14 @@ fetcher serves only this application's own stylesheets; every other URL is refus
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
+import tempfile
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+import weasyprint
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
@@ -61,3 +65,37 @@ def html_to_pdf(html: str) -> bytes:
     fetcher = LocalOnlyFetcher()
     document = HTML(string=html, base_url=ORIGIN + "/", url_fetcher=fetcher)
     return document.write_pdf()
+
+
+CACHE_FILES = 500  # about 100 MB of 新旧対照表 and manual versions; the oldest read go first
+
+
+def cached_pdf(html: str, cache_dir: str | Path) -> bytes:
+    """html_to_pdf, kept on disk by content: the same version or 新旧対照表 is laid out once (a
+    34-page 新旧対照表 takes seconds), then every ward's download is a file read. The key covers
+    the HTML, the stylesheet and the engine's version, so any change renders anew. Only for
+    documents every reader may see (never for a 事務引継書)."""
+    css = (STATIC / "documents-pdf.css").read_bytes()
+    key = hashlib.sha256(html.encode() + b"\0" + css + b"\0" + weasyprint.__version__.encode()).hexdigest()
+    root = Path(cache_dir)
+    path = root / key[:2] / f"{key}.pdf"
+    try:
+        data = path.read_bytes()
+        os.utime(path)  # recently read: kept longest
+        return data
+    except OSError:
+        pass
+    data = html_to_pdf(html)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)  # atomic: another worker never reads half a file
+    _prune(root)
+    return data
+
+
+def _prune(root: Path) -> None:
+    entries = sorted(root.glob("*/*.pdf"), key=lambda p: p.stat().st_mtime if p.exists() else 0)
+    for old in entries[: max(0, len(entries) - CACHE_FILES)]:
+        old.unlink(missing_ok=True)

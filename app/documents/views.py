@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 from urllib.parse import quote
 
 from flask import Blueprint, current_app, render_template, request, send_file
@@ -24,6 +25,10 @@ bp.add_app_template_filter(pdf.offline_images, "offline_images")
 FMT = "<any(docx, pdf):fmt>"
 
 
+def _cache() -> Path:
+    return Path(current_app.config["INSTANCE_DIR"]) / "pdf_cache"
+
+
 def _send(data: bytes, fmt: str, name: str, ascii_name: str):  # type: ignore[no-untyped-def]
     resp = send_file(io.BytesIO(data), mimetype=docs.FORMATS[fmt], as_attachment=True, download_name=name, max_age=0)
     # Browsers take the Japanese name (filename*); old clients get a readable ASCII one, not "_2.pdf".
@@ -39,14 +44,14 @@ def manual(slug: str, number: int, fmt: str):  # type: ignore[no-untyped-def]
     ascii_name = f"{slug}-v{m.version}"
     if fmt == "docx":
         return _send(word_out.manual_docx(m), fmt, name, ascii_name)
-    return _send(pdf.html_to_pdf(render_template("documents/manual_pdf.html", m=m)), fmt, name, ascii_name)
+    return _send(pdf.cached_pdf(render_template("documents/manual_pdf.html", m=m), _cache()), fmt, name, ascii_name)
 
 
 def _compare(c, fmt: str, ascii_name: str):  # type: ignore[no-untyped-def]
     name = docs.download_name(c.title, "新旧対照表", c.versions.replace(" → ", "-").split("「")[0].strip(), ext=fmt)
     if fmt == "docx":
         return _send(word_out.compare_docx(c), fmt, name, ascii_name)
-    return _send(pdf.html_to_pdf(render_template("documents/compare_pdf.html", c=c)), fmt, name, ascii_name)
+    return _send(pdf.cached_pdf(render_template("documents/compare_pdf.html", c=c), _cache()), fmt, name, ascii_name)
 
 
 @bp.get(f"/manuals/<slug>/compare.{FMT}")
