@@ -73,8 +73,9 @@ CACHE_FILES = 500  # about 100 MB of 新旧対照表 and manual versions; the ol
 def cached_pdf(html: str, cache_dir: str | Path) -> bytes:
     """html_to_pdf, kept on disk by content: the same version or 新旧対照表 is laid out once (a
     34-page 新旧対照表 takes seconds), then every ward's download is a file read. The key covers
-    the HTML, the stylesheet and the engine's version, so any change renders anew. Only for
-    documents every reader may see (never for a 事務引継書)."""
+    the HTML, the stylesheet and the engine's version, so any change renders anew. It is read
+    only after the caller's permission check (the key is the HTML that check let through); manual
+    text only — a 事務引継書 (personal records) is never kept."""
     css = (STATIC / "documents-pdf.css").read_bytes()
     key = hashlib.sha256(html.encode() + b"\0" + css + b"\0" + weasyprint.__version__.encode()).hexdigest()
     root = Path(cache_dir)
