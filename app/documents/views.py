@@ -15,7 +15,6 @@ from app.documents import services as docs
 from app.errors import ValidationError
 from app.extensions import db
 from app.handover import services as ho
-from app.wareki import wareki, wareki_datetime
 from app.web import login_required_for
 
 bp = Blueprint("documents", __name__)
@@ -72,7 +71,7 @@ def handover(handover_id: int, fmt: str):  # type: ignore[no-untyped-def]
     h = ho.get_handover(db.session, current_user, handover_id)
     name = docs.download_name("事務引継書", h.unit.name, h.user.name, ext=fmt)
     if fmt == "docx":
-        return _send(word_out.handover_docx(h, wareki, wareki_datetime), fmt, name, f"handover-{h.id}")
+        return _send(word_out.handover_docx(h), fmt, name, f"handover-{h.id}")
     return _send(pdf.html_to_pdf(render_template("handover/print.html", h=h)), fmt, name, f"handover-{h.id}")
 
 

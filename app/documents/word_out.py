@@ -23,6 +23,7 @@ from docx.oxml.ns import qn
 from docx.shared import Mm, Pt, RGBColor
 
 from app.documents.model import CompareExport, ManualExport, segments
+from app.wareki import wareki, wareki_datetime
 
 MINCHO = "ＭＳ 明朝"
 GOTHIC = "ＭＳ ゴシック"
@@ -519,7 +520,7 @@ def compare_docx(c: CompareExport) -> bytes:
     return save(doc)
 
 
-def handover_docx(h: Any, wareki: Any, wareki_datetime: Any) -> bytes:
+def handover_docx(h: Any) -> bytes:
     """事務引継書 in the layout of templates/handover/print.html."""
     doc = new_document(f"事務引継書 {h.user.name}")
     _title(doc, "事 務 引 継 書", 18, spaced=True)

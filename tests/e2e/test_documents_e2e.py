@@ -193,6 +193,7 @@ def test_downloads_from_the_pages(page) -> None:
     db.session.commit()
     ui_login(page, "aoba.tanto")
     page.goto("/manuals/kokuho-test")
+    shot(page, "documents-manual-downloads")
     with page.expect_download() as info:
         page.get_by_role("link", name="PDF").click()
     download = info.value
