@@ -113,3 +113,24 @@ def messy_docx() -> bytes:
     _append(ruby, f'<w:r {W_NS}><w:t>係である。</w:t></w:r>')
     d.add_picture(io.BytesIO(gif()))
     return save(d)
+
+
+def footnote_docx() -> bytes:
+    """A paragraph with a footnote (python-docx has no API for notes: the part is added by hand)."""
+    from docx.opc.constants import RELATIONSHIP_TYPE as RT
+    from docx.opc.packuri import PackURI
+    from docx.opc.part import Part
+
+    d = docx.Document()
+    d.add_heading("脚注のある手引き", 2)
+    p = d.add_paragraph("所得の基準は政令で定める")
+    _append(p, f'<w:r {W_NS}><w:footnoteReference w:id="1"/></w:r>')
+    _append(p, f'<w:r {W_NS}><w:t>額とする。</w:t></w:r>')
+    notes = (f'<w:footnotes {W_NS}><w:footnote w:type="separator" w:id="-1"><w:p><w:r><w:separator/></w:r></w:p>'
+             '</w:footnote><w:footnote w:type="continuationSeparator" w:id="0"><w:p><w:r><w:continuationSeparator/>'
+             '</w:r></w:p></w:footnote><w:footnote w:id="1"><w:p><w:r><w:footnoteRef/></w:r><w:r>'
+             '<w:t xml:space="preserve"> 国民健康保険法施行令第29条の7</w:t></w:r></w:p></w:footnote></w:footnotes>')
+    part = Part(PackURI("/word/footnotes.xml"),
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.footnotes+xml", notes.encode(), d.part.package)
+    d.part.relate_to(part, RT.FOOTNOTES)
+    return save(d)

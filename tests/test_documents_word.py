@@ -166,6 +166,13 @@ def test_links_and_missing_headings() -> None:
     assert any("見出しが見つかりませんでした" in w for w in result.warnings)
 
 
+def test_footnotes_are_gathered_at_the_end() -> None:
+    result = docx_to_markdown(docx_samples.footnote_docx())
+    assert result.markdown == ("## 脚注のある手引き\n\n所得の基準は政令で定める（注1）額とする。\n\n"
+                               "（注1）国民健康保険法施行令第29条の7\n")
+    assert result.warnings == ["脚注1件は、本文の最後に「（注1）…」の形でまとめました。"]
+
+
 def test_not_a_word_file_is_refused() -> None:
     with pytest.raises(ValidationError, match="Word 文書（.docx）ではありません"):
         docx_to_markdown(EXE, filename="手引き.docx")
