@@ -10,7 +10,13 @@ PORT ?= 5000
 CHROMIUM := /usr/bin/chromium
 
 WEB_CONCURRENCY ?= 4
-.PHONY: install setup run serve test test-sqlite test-postgres lint browser slapd clean
+.PHONY: install setup run serve test test-sqlite test-postgres lint sysdeps testdeps clean
+
+# PDF export (WeasyPrint needs Pango and HarfBuzz) and the IPA fonts it embeds (Debian package names).
+SYSDEPS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-ipafont-gothic fonts-ipafont-mincho
+# The tests: Debian's Chromium (browser tests), OpenLDAP's slapd with the LDAP tools and openssl (the
+# directory tests start a real server on loopback), poppler's pdftotext/pdffonts/pdftoppm (PDFs read back).
+TESTDEPS := chromium slapd ldap-utils openssl poppler-utils
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,7 +24,26 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	@rm -f $(VENV)/.installed-* && touch $(STAMP)
 
-install: $(STAMP)
+install: sysdeps $(STAMP)
+
+# Installs the missing Debian packages when it can (root, as in CI); otherwise says what to install.
+define apt_need
+	@command -v dpkg >/dev/null || exit 0; \
+	missing=$$(for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "== installing $$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else \
+	    echo "$(2)に必要なパッケージがありません:"; echo "  sudo apt-get install -y" $$missing; exit 1; \
+	  fi; \
+	fi
+endef
+
+sysdeps:
+	$(call apt_need,$(SYSDEPS),PDF 出力)
+
+testdeps:
+	$(call apt_need,$(TESTDEPS),テスト（ブラウザ・ディレクトリ・PDF）)
 
 # Database schema, manuals repository, and the demo organisation/users/manuals when the database is empty.
 setup: install
@@ -40,32 +65,10 @@ serve: install
 lint: install
 	$(BIN)/ruff check .
 
-# Browser tests drive Debian's Chromium. CI installs it; elsewhere say what to install.
-browser:
-	@if [ ! -x $(CHROMIUM) ]; then \
-	  if [ -n "$$CI" ] && command -v apt-get >/dev/null; then \
-	    apt-get update -qq && apt-get install -y -qq chromium fonts-ipafont-gothic; \
-	  else \
-	    echo "Chromium が見つかりません（$(CHROMIUM)）。ブラウザテストに必要です:"; \
-	    echo "  sudo apt-get install -y chromium fonts-ipafont-gothic"; exit 1; \
-	  fi; \
-	fi
-
-# The directory tests start Debian's OpenLDAP server (slapd) on loopback with a temporary configuration.
-slapd:
-	@if [ ! -x /usr/sbin/slapd ] || ! command -v openssl >/dev/null; then \
-	  if [ -n "$$CI" ] && command -v apt-get >/dev/null; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slapd ldap-utils openssl; \
-	  else \
-	    echo "slapd が見つかりません。ディレクトリ（LDAP）のテストに必要です:"; \
-	    echo "  sudo apt-get install -y slapd ldap-utils openssl"; exit 1; \
-	  fi; \
-	fi
-
-test-sqlite: install browser slapd
+test-sqlite: install testdeps
 	env -u TEST_DATABASE_URL $(BIN)/python -m pytest $(PYTEST_ARGS)
 
-test-postgres: install browser slapd
+test-postgres: install testdeps
 	@if [ -z "$$TEST_DATABASE_URL" ]; then echo "TEST_DATABASE_URL が未設定です（例 postgresql+psycopg://postgres@127.0.0.1:5432/test）"; exit 1; fi
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

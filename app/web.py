@@ -16,6 +16,7 @@ from app import audit, cli, dashboard, uow
 from app.config import BASE_DIR
 from app.directory import commands as directory_commands
 from app.directory import views as directory_views
+from app.documents import views as document_views
 from app.errors import TebikiError
 from app.events import commands as event_commands
 from app.extensions import csrf, db, login_manager, migrate
@@ -24,6 +25,7 @@ from app.handover import permissions as handover_rules
 from app.handover import round_views
 from app.handover import views as handover_views
 from app.manuals import commands as manual_commands
+from app.manuals import diff
 from app.manuals import permissions as manual_rules
 from app.manuals import views as manual_views
 from app.notices import commands as notice_commands
@@ -51,7 +53,7 @@ RULES = (manual_rules, revision_rules, ruling_rules, notice_rules, handover_rule
 # Every domain: its pages and its `flask` commands register themselves.
 DOMAINS = (dashboard, org_views, org_commands, manual_views, manual_commands, revision_views, ruling_views,
            ruling_commands, search_views, search_commands, notice_views, notice_commands, handover_views,
-           handover_commands, round_views, directory_views, directory_commands, event_commands, cli)
+           handover_commands, round_views, directory_views, directory_commands, document_views, event_commands, cli)
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,7 @@ def init_app(app: Flask) -> None:
     for domain in DOMAINS:
         domain.init_app(app)
 
+    app.jinja_env.filters["shinkyu_blocks"] = diff.blocks
     app.jinja_env.filters["wareki"] = wareki
     app.jinja_env.filters["wareki_datetime"] = wareki_datetime
     app.jinja_env.globals.update(can=lambda action, obj=None: permissions.can(current_user, action, obj),

@@ -74,6 +74,11 @@ def get_spec(w: dict) -> list[tuple[str, set[str]]]:
         ("/handovers", EVERYONE), (f"/handovers/{h.id}", {"hq.tanto", "hq.kacho", "admin"}),
         (f"/handovers/{h.id}/print", {"hq.tanto", "hq.kacho", "admin"}),
         (f"/handovers/{h.id}.xlsx", {"hq.tanto", "hq.kacho", "admin"}),
+        (f"/handovers/{h.id}.docx", {"hq.tanto", "hq.kacho", "admin"}),
+        (f"/handovers/{h.id}.pdf", {"hq.tanto", "hq.kacho", "admin"}),
+        (f"/manuals/{m.slug}/v/2.docx", EVERYONE), (f"/manuals/{m.slug}/v/1.pdf", EVERYONE),
+        (f"/manuals/{m.slug}/compare.docx", EVERYONE), (f"/manuals/{m.slug}/compare.pdf", EVERYONE),
+        (f"/revisions/{d.id}/compare.docx", HQ_OWNER | {"admin"}), (f"/revisions/{d.id}/compare.pdf", HQ_OWNER | {"admin"}),
         ("/checks", {"hq.kacho", "aoba.kacho", "admin"}),
         ("/admin/users", {"admin"}), ("/admin/users/new", {"admin"}), ("/admin/units", {"admin"}),
         ("/admin/units/new", {"admin"}), ("/admin/audit", {"admin"}), ("/admin/staff-import", {"admin"}),
@@ -130,6 +135,7 @@ def post_urls(w: dict) -> list[str]:
         "/notices/delegates", "/notices/read-all", f"/revisions/{d.id}/approve", f"/revisions/{d.id}/comments",
         f"/revisions/{d.id}/comments/1", f"/revisions/{d.id}/consult", f"/revisions/{d.id}/edit",
         f"/revisions/{d.id}/submit", "/revisions/preview", f"/revisions/{d.id}/resolve",
+        "/api/documents/word-import",
     ]
 
 

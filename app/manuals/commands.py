@@ -9,9 +9,9 @@ from sqlalchemy import select
 
 from app import uow
 from app.commandline import fail, init_storage
+from app.documents.bulk import import_directory
 from app.errors import TebikiError
 from app.extensions import db
-from app.manuals.importer import import_dir
 from app.org.models import User
 
 group = AppGroup("manuals", help="Manuals.")
@@ -22,7 +22,7 @@ group = AppGroup("manuals", help="Manuals.")
 @click.option("--as", "as_login", default=None, help="Login recorded as drafter and approver.")
 @uow.command
 def manuals_import(directory: str, as_login: str | None) -> None:
-    """Import every *.md in DIRECTORY as a published manual (all or nothing)."""
+    """Import every *.md, and every *.docx with its <name>.yml, in DIRECTORY as published manuals (all or nothing)."""
     init_storage()
     as_user = None
     if as_login:
@@ -30,12 +30,19 @@ def manuals_import(directory: str, as_login: str | None) -> None:
         if as_user is None:
             fail(TebikiError(f"--as に指定した職員「{as_login}」は登録されていません。"))
     try:
-        imported = import_dir(db.session, directory, as_user=as_user)
+        result = import_directory(db.session, directory, as_user=as_user)
     except TebikiError as err:
         fail(err)
-    for m in imported:
+    for m in result.manuals:
         click.echo(f"  {m.slug}: {m.title}（{m.owner_unit.name}）")
-    click.echo(f"{len(imported)}件のマニュアルを第1版として登録しました。")
+    click.echo(f"{len(result.manuals)}件のマニュアルを第1版として登録しました。")
+    if result.notes:
+        click.echo("Word から取り込めなかったもの・確認が必要なこと:")
+        for note in result.notes:
+            click.echo(f"  {note}")
+    for slug, (folder, count) in result.images.items():
+        click.echo(f"  {slug}: 画像{count}点を {folder} に書き出しました"
+                   "（本文からは files/… で参照。添付ファイルを版管理に登録する機能で取り込みます）。")
 
 
 def init_app(app: Flask) -> None:

@@ -141,19 +141,24 @@ def import_documents(session: Session, files: list[tuple[str, str]], *, as_user:
 
 
 def import_dir(session: Session, directory: str | Path, *, as_user: User | None = None) -> list[Manual]:
+    """Every *.md in the directory (all or nothing); Word files too: app.documents.bulk."""
     directory = Path(directory)
     if not directory.is_dir():
         raise ValidationError(f"ディレクトリ「{directory}」がありません。")
-    paths = sorted(directory.glob("*.md"))
-    files: list[tuple[str, str]] = []
-    problems = []
-    for path in paths:
-        try:
-            files.append((path.name, path.read_text(encoding="utf-8")))
-        except UnicodeDecodeError:
-            problems.append(f"{path.name}: UTF-8 のテキストではありません。")
+    files, problems = read_markdown_files(directory)
     if problems:
         raise ValidationError("取込を中止しました。何も登録していません。", details=problems)
     if not files:
         raise ValidationError(f"「{directory}」に .md ファイルがありません。")
     return import_documents(session, files, as_user=as_user)
+
+
+def read_markdown_files(directory: Path) -> tuple[list[tuple[str, str]], list[str]]:
+    files: list[tuple[str, str]] = []
+    problems = []
+    for path in sorted(directory.glob("*.md")):
+        try:
+            files.append((path.name, path.read_text(encoding="utf-8")))
+        except UnicodeDecodeError:
+            problems.append(f"{path.name}: UTF-8 のテキストではありません。")
+    return files, problems

@@ -9,7 +9,6 @@ from flask_login import current_user
 
 from app.extensions import db
 from app.gitstore import store
-from app.manuals import diff
 from app.manuals import services as manuals
 from app.org import services as org
 from app.org.models import HQ
@@ -122,5 +121,4 @@ def compare(slug: str):  # type: ignore[no-untyped-def]
         new_n, old_n = old_n, new_n
     new, old, sections = manuals.compare_versions(db.session, manual, new_n, old_n)
     return render_template("manuals/compare.html", manual=manual, new=new, old=old, sections=sections,
-                           blocks=diff.blocks(sections),
                            versions=manuals.versions(db.session, manual), revision=None)

@@ -320,5 +320,4 @@ def compare(revision_id: int):  # type: ignore[no-untyped-def]
     doc = parse(base.current_text(revision))
     sections = diff.compare(parse(old).body if old else "", doc.body)
     return render_template("manuals/compare.html", manual=revision.manual, new=None, old=None, sections=sections,
-                           blocks=diff.blocks(sections),
                            versions=[], revision=revision)
