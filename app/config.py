@@ -41,6 +41,8 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     overrides = dict(overrides or {})
     instance_dir = Path(overrides.pop("INSTANCE_DIR", INSTANCE_DIR))
     mail_port = os.environ.get("MAIL_PORT")
+    # One setting behind TLS (本番運用): Secure cookies and HSTS. SESSION_COOKIE_SECURE is the older name.
+    https = _bool("HTTPS", False) or _bool("SESSION_COOKIE_SECURE", False)
     config: dict[str, Any] = {
         "INSTANCE_DIR": str(instance_dir),
         "SQLALCHEMY_DATABASE_URI": os.environ.get(
@@ -56,11 +58,12 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         # Cookies: never readable from JS; Lax blocks cross-site POSTs; Secure behind TLS.
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", False),
+        "HTTPS": https,
+        "SESSION_COOKIE_SECURE": https,
         "SESSION_COOKIE_NAME": "tebiki_session",
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
-        "REMEMBER_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", False),
+        "REMEMBER_COOKIE_SECURE": https,
         "PERMANENT_SESSION_LIFETIME": int(os.environ.get("SESSION_HOURS", "10")) * 3600,
         "WTF_CSRF_TIME_LIMIT": None,  # tied to the session instead: a long form must still submit
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_UPLOAD_MB", "10")) * 1024 * 1024,

@@ -46,7 +46,7 @@ from app.search import commands as search_commands
 from app.search import views as search_views
 from app.usage import services as usage
 from app.wareki import today_jst, wareki, wareki_datetime
-from app.webutil import error_response, page_url, refused
+from app.webutil import BoundedIntConverter, TebikiRequest, error_response, page_url, refused
 
 # Every domain's permission rules go into the one registry (app.org.permissions).
 RULES = (manual_rules, revision_rules, ruling_rules, notice_rules, handover_rules)
@@ -108,6 +108,9 @@ def unread_notices() -> int:
 
 def init_app(app: Flask) -> None:
     Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
+    # Every route parameter is bounded before a view sees it (crafted URLs: 404 / 400, never 500).
+    app.request_class = TebikiRequest
+    app.url_map.converters["int"] = BoundedIntConverter
     db.init_app(app)
     # render_as_batch: SQLite cannot ALTER most things; batch mode recreates the table.
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
@@ -147,6 +150,8 @@ def init_app(app: Flask) -> None:
         resp.headers.setdefault("X-Content-Type-Options", "nosniff")
         resp.headers.setdefault("X-Frame-Options", "DENY")
         resp.headers.setdefault("Referrer-Policy", "same-origin")
+        if app.config.get("HTTPS"):
+            resp.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         if current_user.is_authenticated and "Cache-Control" not in resp.headers:
             resp.headers["Cache-Control"] = "no-store"  # shared counter PCs: no pages in the cache
         return resp

@@ -4,14 +4,19 @@ redirects and URLs with changed query arguments. `web.py` only assembles the app
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Request, flash, redirect, render_template, request, url_for
 from flask_login import login_required
+from werkzeug.datastructures import ImmutableMultiDictMixin, MultiDict
+from werkzeug.routing import IntegerConverter
 from werkzeug.wrappers import Response
 
-from app.errors import TebikiError
+from app.errors import TebikiError, ValidationError
+from app.extensions import db
+from app.wareki import parse_date
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -63,8 +68,12 @@ def refusal_url(view: Any) -> str:
 
 
 def safe_next(target: str | None, default: str) -> str:
-    """Only a path on this site (no scheme, no host, no `//`): never an open redirect."""
+    """Only a path on this site (no scheme, no host, no `//` or `/\\`, no control characters): never an
+    open redirect (`next` after login, `back` of a form, the Referer of a refused POST)."""
     if not target:
+        return default
+    target = target.strip()
+    if any(c in target for c in "\r\n\t\x00"):
         return default
     parts = urlsplit(target)
     if parts.scheme or parts.netloc:
@@ -76,15 +85,73 @@ def safe_next(target: str | None, default: str) -> str:
     return target
 
 
+# url_for's own keywords: a query argument of that name must not reach it (`?endpoint=x` was a 500).
+_URL_FOR_KEYWORDS = {"endpoint", "_method", "_anchor", "_external", "_scheme", "values"}
+
+
 def page_url(**changes: Any) -> str:
     """The current URL with some query arguments replaced (pagination, sorting, filters)."""
-    args = request.args.to_dict()
+    args = {k: v for k, v in request.args.to_dict().items() if k not in _URL_FOR_KEYWORDS}
     for key, value in changes.items():
         if value is None:
             args.pop(key, None)
         else:
             args[key] = value
     return url_for(request.endpoint or "main.dashboard", **(request.view_args or {}), **args)
+
+
+# The largest id or page number anything here stores (PostgreSQL integer; SQLite would overflow at 2**63).
+MAX_INT = 2**31 - 1
+FIRST_DAY, LAST_DAY = date(1873, 1, 1), date(2199, 12, 31)  # 明治6年 (the Gregorian calendar) … far enough
+
+
+class BoundedArgs(MultiDict):  # type: ignore[type-arg]
+    """Query and form values: an integer out of range reads as missing (the default), so a crafted
+    `?page=99999999999999999999` or `?owner=-1` never reaches the database."""
+
+    def get(self, key: Any, default: Any = None, type: Any = None) -> Any:  # noqa: A002 (werkzeug's name)
+        value = super().get(key, default, type)
+        if type is int and isinstance(value, int) and not (0 <= value <= MAX_INT):
+            return default
+        return value
+
+
+class ImmutableBoundedArgs(ImmutableMultiDictMixin, BoundedArgs):  # type: ignore[misc]
+    """Read-only, as request.args and request.form are."""
+
+
+class TebikiRequest(Request):
+    parameter_storage_class = ImmutableBoundedArgs
+
+
+class BoundedIntConverter(IntegerConverter):
+    """`<int:…>` in a route: beyond MAX_INT is a 404, like any id that does not exist."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:  # noqa: A002
+        kwargs.setdefault("max", MAX_INT)
+        super().__init__(map, *args, **kwargs)
+
+
+MAX_PAGE = 10_000
+
+
+def paginate(stmt: Any, per_page: int = 25) -> Any:
+    """One page of a list. The page number comes bounded from the query string; the page size is the
+    view's (a client never chooses it: `?per_page=1000000` is ignored)."""
+    page = min(request.args.get("page", 1, type=int) or 1, MAX_PAGE)
+    return db.paginate(stmt, page=page, per_page=per_page, max_per_page=per_page, error_out=False)
+
+
+def day_arg(name: str) -> date | None:
+    """A date from the query string (YYYY-MM-DD or 和暦), or None when absent; a malformed or
+    out-of-range one is a clear 400 (not a 500 further down)."""
+    raw = (request.args.get(name) or "").strip()
+    if not raw:
+        return None
+    day = parse_date(raw)
+    if day is None or not FIRST_DAY <= day <= LAST_DAY:
+        raise ValidationError(f"日付「{raw[:40]}」は正しくありません（例: 2024-10-01 または 令和6年10月1日）。")
+    return day
 
 
 def wants_json() -> bool:

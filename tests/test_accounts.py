@@ -265,7 +265,7 @@ class TestAdminPages:
         page = client.get("/admin/audit?action=auth.login_failed").get_data(as_text=True)
         assert "aoba.tanto" in page
         page = client.get("/admin/audit?since=bad-date").get_data(as_text=True)
-        assert "YYYY-MM-DD" in page
+        assert "日付「bad-date」は正しくありません" in page
 
 
 def test_error_pages_are_japanese(client) -> None:

@@ -200,7 +200,7 @@ def test_draft_compare_for_the_approval_file(client) -> None:
     assert f"/revisions/{revision.id}/compare.docx" in page and f"/revisions/{revision.id}/compare.pdf" in page
     post(client, "/logout")
     login(client, "aoba.tanto")  # a ward sees a draft only under 意見照会
-    assert client.get(f"/revisions/{revision.id}/compare.docx").status_code == 403
+    assert client.get(f"/revisions/{revision.id}/compare.docx").status_code == 404
 
 
 def test_handover_as_docx_and_pdf(client, tmp_path: Path) -> None:
@@ -229,7 +229,7 @@ def test_handover_as_docx_and_pdf(client, tmp_path: Path) -> None:
     assert any("Mincho" in n for n in names)  # the handover sheet's own font (handover-print.css)
     post(client, "/logout")
     login(client, "aoba.tanto")
-    assert client.get(f"/handovers/{handover.id}.pdf").status_code == 403
+    assert client.get(f"/handovers/{handover.id}.pdf").status_code == 404
 
 
 def test_download_links_and_crafted_parameters(client) -> None:

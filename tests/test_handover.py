@@ -236,7 +236,7 @@ def test_pages(client, tmp_path) -> None:
     assert client.get(f"/manuals/{manual.slug}/manage").status_code == 200
     client.post("/logout", data={"csrf_token": csrf_token(client, "/dashboard")})
     login(client, "aoba.tanto")
-    assert client.get(f"/handovers/{handover.id}").status_code == 403
+    assert client.get(f"/handovers/{handover.id}").status_code == 404
     client.post("/logout", data={"csrf_token": csrf_token(client, "/dashboard")})
     login(client, "admin")
     checks = client.get("/checks").get_data(as_text=True)

@@ -47,7 +47,7 @@ def test_reader_pages(client, published) -> None:
     assert resp.status_code == 302  # not yet in force: back to the history with a message
     resp = client.get("/manuals/test-manual/asof?date=bad")
     assert resp.status_code == 302
-    assert "YYYY-MM-DD" in client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "日付「bad」は正しくありません" in client.get(resp.headers["Location"]).get_data(as_text=True)
     assert client.get("/manuals/test-manual/v/9").status_code == 404
     assert client.get("/manuals/no-such").status_code == 404
     assert client.get("/manuals/../../etc/passwd").status_code == 404
@@ -73,10 +73,11 @@ def test_ward_user_cannot_draft_or_approve_over_http(client, published) -> None:
     login(client, "aoba.kacho")
     assert post(client, "/manuals/test-manual/revise").status_code == 403
     assert client.get("/manuals/new").status_code == 403
-    assert client.get(f"/revisions/{revision.id}").status_code == 403  # not under consultation
-    assert client.get(f"/revisions/{revision.id}/edit").status_code == 403
+    # Not under consultation: a draft the ward may not see is a 404, like one that does not exist.
+    assert client.get(f"/revisions/{revision.id}").status_code == 404
+    assert client.get(f"/revisions/{revision.id}/edit").status_code == 404
     resp = post(client, f"/revisions/{revision.id}/approve", {"comment": ""})
-    assert resp.status_code == 403
+    assert resp.status_code == 404
     db.session.expire_all()
     assert revision.current_step.status == "pending"
 
@@ -85,9 +86,10 @@ def test_other_hq_unit_cannot_edit(client, published) -> None:
     revision = revise(published, "hq.tanto", "決定通知書", "決定通知書等")
     login(client, "kaigo.hq.tanto")
     resp = client.get(f"/revisions/{revision.id}/edit")
-    assert resp.status_code == 403
-    assert "所管課の職員のみ" in resp.get_data(as_text=True)
-    assert post(client, "/manuals/test-manual/revise").status_code == 403
+    assert resp.status_code == 404  # another unit's draft: as if it did not exist
+    assert "指定された改正案は見つかりません" in resp.get_data(as_text=True)
+    resp = post(client, "/manuals/test-manual/revise")
+    assert resp.status_code == 403 and "所管課の職員のみ" in resp.get_data(as_text=True)
 
 
 def test_drafter_sees_no_approve_button_and_return_needs_comment(client, published) -> None:

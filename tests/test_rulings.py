@@ -83,13 +83,13 @@ def test_visibility_until_published(manual, client) -> None:
     assert not rulings.visible(user("izumi.hoken.tanto"), inquiry)  # another ward
     assert not rulings.visible(user("aoba.koseki.tanto"), inquiry)  # another section of the same ward
     login(client, "izumi.hoken.tanto")
-    assert client.get(f"/inquiries/{inquiry.id}").status_code == 403
+    assert client.get(f"/inquiries/{inquiry.id}").status_code == 404
     assert "委任状の日付" not in client.get("/inquiries?status=all").get_data(as_text=True)
     assert client.get("/api/search?q=委任状 日付&kind=ruling").json == []
     # an answer not shared with all wards stays private too
     answer_and_approve(inquiry, share=False)
     assert inquiry.number is None and not rulings.visible(user("izumi.hoken.tanto"), inquiry)
-    assert client.get(f"/inquiries/{inquiry.id}").status_code == 403
+    assert client.get(f"/inquiries/{inquiry.id}").status_code == 404
     other = ask(manual)
     answer_and_approve(other, share=True)
     assert rulings.visible(user("izumi.hoken.tanto"), other)

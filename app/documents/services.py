@@ -18,7 +18,7 @@ from app.manuals import services as manuals
 from app.manuals.document import parse
 from app.markdown import render
 from app.org.models import User
-from app.org.permissions import require
+from app.org.permissions import require, require_visible
 from app.revisions import base, lists
 from app.wareki import wareki, wareki_datetime
 
@@ -71,7 +71,7 @@ def compare_export(session: Session, user: User, slug: str, new: int | None, old
 def revision_compare_export(session: Session, user: User, revision_id: int) -> CompareExport:
     """The 新旧対照表 of a draft against the version it started from (the sheet a 決裁 file holds)."""
     revision = base.get_revision(session, revision_id)
-    require(user, "revision.view", revision)
+    require_visible(user, "revision.view", revision, what="指定された改正案")
     old = base.base_text(revision)
     doc = parse(base.current_text(revision))
     sections = diff.compare(parse(old).body if old else "", doc.body)

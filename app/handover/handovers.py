@@ -24,7 +24,7 @@ from app.handover.transfers import incoming
 from app.manuals.models import ACTIVE, Manual
 from app.notices.models import PENDING, Notice
 from app.org.models import Unit, User
-from app.org.permissions import can, require
+from app.org.permissions import can, require, require_visible
 from app.revisions.models import OPEN_STATES, Revision
 from app.rulings.models import ANSWERED, Inquiry
 from app.wareki import now_utc, today_jst
@@ -34,7 +34,7 @@ def get_handover(session: Session, user: User, handover_id: int) -> Handover:
     handover = session.get(Handover, handover_id)
     if handover is None:
         raise NotFound("指定された事務引継書は見つかりません。")
-    require(user, "handover.view", handover)
+    require_visible(user, "handover.view", handover, what="指定された事務引継書")
     return handover
 
 

@@ -19,7 +19,7 @@ from app.manuals import services as manuals
 from app.org import services as org
 from app.org.forms import ConfirmForm
 from app.org.permissions import require
-from app.webutil import back_to, login_required_for
+from app.webutil import back_to, login_required_for, paginate
 
 bp = Blueprint("handover", __name__)
 login_required_for(bp)
@@ -36,8 +36,7 @@ class UploadForm(FlaskForm):
 @bp.get("/handovers")
 def index():  # type: ignore[no-untyped-def]
     scope = request.args.get("scope", "mine")
-    page = db.paginate(handovers.list_query(current_user, scope=scope), per_page=current_app.config["PAGE_SIZE"],
-                       error_out=False)
+    page = paginate(handovers.list_query(current_user, scope=scope), per_page=current_app.config["PAGE_SIZE"])
     members = org.users_query(db.session, unit_id=current_user.unit_id) if current_user.is_head else None
     return render_template("handover/index.html", page=page, scope=scope, form=ConfirmForm(),
                            members=list(db.session.scalars(members)) if members is not None else [])

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Blueprint, Flask, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from app.errors import ValidationError
 from app.extensions import db
 from app.gitstore import store
 from app.manuals import services as manuals
@@ -17,7 +16,7 @@ from app.revisions import drafting, lists
 from app.revisions.models import KIND_LABELS
 from app.rulings.services import rulings_for_manual
 from app.usage.services import count_view
-from app.webutil import login_required_for
+from app.webutil import day_arg, login_required_for, paginate
 
 bp = Blueprint("manuals", __name__, url_prefix="/manuals")
 login_required_for(bp)
@@ -37,7 +36,7 @@ def index():  # type: ignore[no-untyped-def]
     sort = request.args.get("sort", "title")
     stmt = manuals.manuals_query(owner_unit_id=owner, target=target, tag=tag, q=q,
                                  include_obsolete=include_obsolete, sort=sort)
-    page = db.paginate(stmt, per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    page = paginate(stmt, per_page=current_app.config["PAGE_SIZE"])
     return render_template(
         "manuals/index.html", page=page, owner=owner, target=target, tag=tag, q=q, include_obsolete=include_obsolete,
         sort=sort, owners=org.list_units(db.session, kind=HQ), sections=SECTION_KINDS, tags=manuals.all_tags(db.session),
@@ -76,7 +75,7 @@ def version(slug: str, number: int):  # type: ignore[no-untyped-def]
 @bp.get("/<slug>/history")
 def history(slug: str):  # type: ignore[no-untyped-def]
     manual = manuals.get_manual(db.session, current_user, slug)
-    page = db.paginate(manuals.versions_query(manual), per_page=100, error_out=False)
+    page = paginate(manuals.versions_query(manual), per_page=100)
     approvals = lists.approvals_by_revision(db.session, [v.revision_id for v in page.items if v.revision_id])
     numbers = list(range(manual.current_version, 0, -1))
     return render_template("manuals/history.html", manual=manual, page=page, versions=page.items, numbers=numbers,
@@ -87,11 +86,14 @@ def history(slug: str):  # type: ignore[no-untyped-def]
 @bp.get("/<slug>/asof")
 def as_of(slug: str):  # type: ignore[no-untyped-def]
     manual = manuals.get_manual(db.session, current_user, slug)
-    raw = request.args.get("date", "")
     try:
-        day = date.fromisoformat(raw)
-    except ValueError:
-        flash("日付は YYYY-MM-DD の形式で指定してください（例: 2024-10-01）。", "error")
+        day = day_arg("date")
+    except ValidationError as err:
+        day, message = None, err.message
+    else:
+        message = "日付を指定してください（例: 2024-10-01 または 令和6年10月1日）。"
+    if day is None:
+        flash(message, "error")
         return redirect(url_for("manuals.history", slug=slug))
     version = manuals.as_of(db.session, manual, day)
     if version is None:

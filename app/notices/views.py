@@ -30,7 +30,7 @@ from app.org.forms import ConfirmForm
 from app.org.permissions import can, require
 from app.usage import services as usage_figures
 from app.wareki import now_utc
-from app.webutil import back_to, login_required_for, safe_next
+from app.webutil import back_to, login_required_for, paginate, safe_next
 
 bp = Blueprint("notices", __name__, url_prefix="/notices")
 login_required_for(bp)
@@ -44,8 +44,8 @@ def init_app(app: Flask) -> None:
 def inbox():  # type: ignore[no-untyped-def]
     only_unread = request.args.get("unread") == "1"
     kind = request.args.get("kind") or None
-    page = db.paginate(notices_inbox.inbox_query(current_user, only_unread=only_unread, kind=kind),
-                       per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    page = paginate(notices_inbox.inbox_query(current_user, only_unread=only_unread, kind=kind),
+                       per_page=current_app.config["PAGE_SIZE"])
     rows = [(row.Notice, row.is_read) for row in db.session.execute(
         notices_inbox.inbox_query(current_user, only_unread=only_unread, kind=kind)
         .limit(page.per_page).offset((page.page - 1) * page.per_page))]
@@ -136,7 +136,7 @@ def usage():  # type: ignore[no-untyped-def]
     months = usage_figures.recent_months(6)
     offices = org.ward_offices(db.session)
     table = usage_figures.usage_by_office(db.session, owner, months)
-    gaps = usage_figures.gap_list(db.session, now_utc() - timedelta(days=90))
+    gaps = usage_figures.gap_list(db.session, now_utc() - timedelta(days=90), owner)
     rulings = usage_figures.ruling_views(db.session, owner, months)
     fmt = request.args.get("format")
     if fmt in ("csv", "xlsx"):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from app.errors import PermissionDenied
+from app.errors import NotFound, PermissionDenied
 from app.org.models import User
 
 Rule = Callable[[User, Any], "bool | str"]
@@ -78,3 +78,11 @@ def _user_deactivate(user: User, target: User) -> bool | str:
     if target is not None and target.id == user.id:
         return "自分自身のアカウントは無効にできません。"
     return True
+
+
+def require_visible(user: User | None, action: str, obj: Any = None, *, what: str = "指定されたページ") -> None:
+    """For a rule that decides whether an object can be seen at all: someone who may not see it gets
+    the same 404 as for an id that does not exist (a 403 would tell them it exists), and learns
+    nothing about its state."""
+    if _check(user, action, obj) is not True:
+        raise NotFound(f"{what}は見つかりません。")

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from urllib.parse import urlsplit
+from datetime import datetime, time, timedelta
 
 from flask import (
     Blueprint,
@@ -33,7 +32,7 @@ from app.org.forms import ConfirmForm, LoginForm, OwnPasswordForm, PasswordForm,
 from app.org.models import Unit, User
 from app.org.permissions import require
 from app.wareki import JST, wareki
-from app.webutil import flash_error
+from app.webutil import day_arg, flash_error, paginate, safe_next
 
 auth_bp = Blueprint("auth", __name__)
 admin_bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -42,19 +41,6 @@ admin_bp = Blueprint("admin", __name__, url_prefix="/admin")
 def init_app(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
-
-
-def safe_next(target: str | None) -> str | None:
-    """Only a path on this site: no scheme, no host, no protocol-relative `//` or `/\\`."""
-    if not target:
-        return None
-    target = target.strip()
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith(("//", "/\\")):
-        return None
-    if any(c in target for c in "\r\n\t"):
-        return None
-    return target
 
 
 @auth_bp.route("/login", methods=["GET", "POST"])
@@ -81,12 +67,12 @@ def login():  # type: ignore[no-untyped-def]
         else:
             token = sessions.start(db.session, user, ip=address, user_agent=agent)
             db.session.commit()
-            next_url = safe_next(request.args.get("next"))
+            next_url = safe_next(request.args.get("next"), url_for("main.dashboard"))
             session.clear()  # a fresh session at login: no fixation
             login_user(user)
             session[sessions.COOKIE_KEY] = token
             session.permanent = True
-            resp = redirect(next_url or url_for("main.dashboard"))
+            resp = redirect(next_url)
             throttle.set_device_cookie(resp, device_id)
             return resp
     elif request.method == "POST":
@@ -193,7 +179,7 @@ def users():  # type: ignore[no-untyped-def]
     include_inactive = request.args.get("inactive") == "1"
     sort = request.args.get("sort", "unit")
     stmt = org.users_query(db.session, q=q, unit_id=unit_id, kind=kind, include_inactive=include_inactive, sort=sort)
-    page = db.paginate(stmt, per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    page = paginate(stmt, per_page=current_app.config["PAGE_SIZE"])
     return render_template(
         "admin/users.html", page=page, q=q, unit_id=unit_id, kind=kind, include_inactive=include_inactive,
         sort=sort, units=_unit_choices(),
@@ -355,14 +341,14 @@ def unit_action(unit_id: int, action: str):  # type: ignore[no-untyped-def]
     return redirect(url_for("admin.units", inactive="1"))
 
 
-def _parse_day(value: str | None) -> datetime | None:
-    if not value:
-        return None
+def _parse_day(name: str) -> datetime | None:
+    """A period bound of the filter as the start of that day in Japan; a bad one is said and ignored."""
     try:
-        return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=JST)
-    except ValueError:
-        flash(f"日付「{value}」は YYYY-MM-DD の形式で入力してください。", "error")
+        day = day_arg(name)
+    except ValidationError as err:
+        flash(err.message, "error")
         return None
+    return datetime.combine(day, time.min, tzinfo=JST) if day else None
 
 
 @admin_bp.get("/audit")
@@ -371,8 +357,8 @@ def audit_log():  # type: ignore[no-untyped-def]
     action = request.args.get("action") or None
     object_type = request.args.get("object_type") or None
     actor_login = request.args.get("actor", "").strip()
-    since = _parse_day(request.args.get("since"))
-    until = _parse_day(request.args.get("until"))
+    since = _parse_day("since")
+    until = _parse_day("until")
     actor_id = None
     if actor_login:
         actor = db.session.scalar(db.select(User).where(User.login == actor_login))
@@ -383,7 +369,7 @@ def audit_log():  # type: ignore[no-untyped-def]
         db.session, action=action, actor_id=actor_id, object_type=object_type, since=since,
         until=until + timedelta(days=1) if until else None,
     )
-    page = db.paginate(stmt, per_page=50, error_out=False)
+    page = paginate(stmt, per_page=50)
     return render_template(
         "admin/audit.html", page=page, labels=audit.ACTION_LABELS, action=action, object_type=object_type,
         actor=actor_login, since=request.args.get("since", ""), until=request.args.get("until", ""),

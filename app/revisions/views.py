@@ -16,7 +16,7 @@ from app.manuals.document import parse
 from app.markdown import render, split_sections
 from app.org import services as org
 from app.org.models import HQ
-from app.org.permissions import can, require
+from app.org.permissions import can, require, require_visible
 from app.revisions import base, consultation, drafting, lists, route
 from app.revisions.forms import (
     CommentForm,
@@ -46,6 +46,14 @@ login_required_for(bp)
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
+
+
+def _revision(revision_id: int) -> Revision:
+    """The revision, if this user may see it at all (otherwise the same 404 as a missing one: a refusal
+    must not tell who cannot see a draft that it exists, nor its state)."""
+    revision = base.get_revision(db.session, revision_id)
+    require_visible(current_user, "revision.view", revision, what="指定された改正案")
+    return revision
 
 
 def _fields(form: DraftForm) -> drafting.DraftFields:
@@ -128,7 +136,7 @@ def _fill(form: DraftForm, revision: Revision) -> None:
 
 @bp.route("/revisions/<int:revision_id>/edit", methods=["GET", "POST"])
 def edit(revision_id: int):  # type: ignore[no-untyped-def]
-    revision = base.get_revision(db.session, revision_id)
+    revision = _revision(revision_id)
     require(current_user, "revision.edit", revision)
     if revision.state not in EDITABLE_STATES:
         flash(f"この改正案は「{revision.state_label}」のため編集できません。", "error")
@@ -144,7 +152,7 @@ def edit(revision_id: int):  # type: ignore[no-untyped-def]
             db.session.rollback()
             stale = err
             flash(err.message, "error")
-            revision = base.get_revision(db.session, revision_id)
+            revision = _revision(revision_id)
             form.head.data = revision.head_commit  # saving again now means "mine wins, I have seen theirs"
         except ValidationError as err:
             db.session.rollback()  # the editor is shown again with what was typed
@@ -174,8 +182,7 @@ def preview():  # type: ignore[no-untyped-def]
 
 @bp.get("/revisions/<int:revision_id>")
 def show(revision_id: int):  # type: ignore[no-untyped-def]
-    revision = base.get_revision(db.session, revision_id)
-    require(current_user, "revision.view", revision)
+    revision = _revision(revision_id)
     text = base.current_text(revision) if revision.head_commit else ""
     doc = parse(text) if text else None
     old = base.base_text(revision)
@@ -215,7 +222,7 @@ def consult(revision_id: int):  # type: ignore[no-untyped-def]
     form = ConsultForm()
     if not form.validate_on_submit():
         raise ValidationError("意見照会の期限を日付で入力してください。")
-    revision = base.get_revision(db.session, revision_id)
+    revision = _revision(revision_id)
     consultation.start_consultation(db.session, current_user, revision, form.deadline.data)
     return _done(revision_id, "意見照会を開始しました。対象の区役所・総合支所の課に表示されます。")
 
@@ -226,7 +233,7 @@ def comment(revision_id: int):  # type: ignore[no-untyped-def]
     # The anchor is checked by the service against the draft's headings.
     if not DecisionForm().validate_on_submit():
         abort(400)
-    revision = base.get_revision(db.session, revision_id)
+    revision = _revision(revision_id)
     consultation.add_comment(db.session, current_user, revision, anchor=request.form.get("anchor", ""),
                              body=request.form.get("body", ""))
     return _done(revision_id, "意見を提出しました。")
@@ -238,7 +245,7 @@ def dispose(revision_id: int, comment_id: int):  # type: ignore[no-untyped-def]
     form = DispositionForm()
     if not form.validate_on_submit():
         abort(400)
-    revision = base.get_revision(db.session, revision_id)
+    revision = _revision(revision_id)
     comment_row = db.session.get(ConsultationComment, comment_id)
     if comment_row is None or comment_row.revision_id != revision_id:
         abort(404)
@@ -254,7 +261,7 @@ def submit(revision_id: int):  # type: ignore[no-untyped-def]
         abort(400)
     unit_id = request.form.get("consult_unit", type=int) or 0
     consult_unit = org.get_unit(db.session, unit_id) if unit_id else None
-    route.submit(db.session, current_user, base.get_revision(db.session, revision_id), consult_unit=consult_unit,
+    route.submit(db.session, current_user, _revision(revision_id), consult_unit=consult_unit,
                  early=request.form.get("early") == "1")
     return _done(revision_id, "決裁に回付しました。")
 
@@ -266,7 +273,7 @@ def decide(revision_id: int, decision: str):  # type: ignore[no-untyped-def]
     form = DecisionForm()
     if not form.validate_on_submit():
         abort(400)
-    revision = base.get_revision(db.session, revision_id)
+    revision = _revision(revision_id)
     comment = form.comment.data or ""
     if decision == "return":
         route.return_revision(db.session, current_user, revision, comment)
@@ -292,7 +299,7 @@ def decide(revision_id: int, decision: str):  # type: ignore[no-untyped-def]
 @back_to("revisions.resolve", revision_id="revision_id")
 def resolve(revision_id: int):  # type: ignore[no-untyped-def]
     """Both sides of each conflict with a version published meanwhile, the differences marked."""
-    revision = base.get_revision(db.session, revision_id)
+    revision = _revision(revision_id)
     require(current_user, "revision.edit", revision)
     found = drafting.conflicts_of(revision)
     form = DecisionForm()
@@ -314,8 +321,7 @@ def resolve(revision_id: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/revisions/<int:revision_id>/compare")
 def compare(revision_id: int):  # type: ignore[no-untyped-def]
-    revision = base.get_revision(db.session, revision_id)
-    require(current_user, "revision.view", revision)
+    revision = _revision(revision_id)
     old = base.base_text(revision)
     doc = parse(base.current_text(revision))
     sections = diff.compare(parse(old).body if old else "", doc.body)

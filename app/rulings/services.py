@@ -19,7 +19,7 @@ from app.manuals.document import parse
 from app.manuals.models import Manual, ManualVersion
 from app.markdown import split_sections
 from app.org.models import Unit, User
-from app.org.permissions import can, require
+from app.org.permissions import can, require, require_visible
 from app.rulings.models import ANSWERED, AWAITING, KINDS, OPEN, SUGGESTION, URGENCIES, Inquiry
 from app.rulings.numbering import next_seq
 from app.wareki import now_utc, to_jst, today_jst
@@ -32,7 +32,7 @@ def get_inquiry(session: Session, user: User, inquiry_id: int) -> Inquiry:
     inquiry = session.get(Inquiry, inquiry_id)
     if inquiry is None:
         raise NotFound("指定された照会は見つかりません。")
-    require(user, "inquiry.view", inquiry)
+    require_visible(user, "inquiry.view", inquiry, what="指定された照会")
     return inquiry
 
 

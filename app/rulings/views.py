@@ -18,7 +18,7 @@ from app.rulings import services as rulings
 from app.rulings.forms import AnswerForm, InquiryForm, NoteForm
 from app.rulings.models import AWAITING, OPEN, STATUS_LABELS
 from app.usage.services import count_view
-from app.webutil import back_to, flash_error, login_required_for
+from app.webutil import back_to, flash_error, login_required_for, paginate
 
 bp = Blueprint("rulings", __name__)
 login_required_for(bp)
@@ -41,7 +41,7 @@ def index():  # type: ignore[no-untyped-def]
     if request.args.get("manual"):
         manual = manuals.get_manual(db.session, current_user, request.args["manual"])
     stmt = rulings.rulings_query(manual_id=manual.id if manual else None, **filters)  # type: ignore[arg-type]
-    page = db.paginate(stmt, per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    page = paginate(stmt, per_page=current_app.config["PAGE_SIZE"])
     return render_template("rulings/index.html", page=page, filters=filters, manual=manual,
                            owners=org.list_units(db.session, kind=HQ), wards=org.ward_offices(db.session),
                            flagged=rulings.flagged(db.session, current_user) if current_user.is_hq else [])
@@ -57,8 +57,8 @@ def show(number: str):  # type: ignore[no-untyped-def]
 @bp.get("/inquiries")
 def inquiries():  # type: ignore[no-untyped-def]
     status = request.args.get("status", "open")
-    page = db.paginate(rulings.inbox_query(current_user, status=status if status != "all" else None),
-                       per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    page = paginate(rulings.inbox_query(current_user, status=status if status != "all" else None),
+                       per_page=current_app.config["PAGE_SIZE"])
     return render_template("rulings/inbox.html", page=page, status=status, labels=STATUS_LABELS)
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from app.extensions import db
-from app.manuals.models import Manual
+from app.manuals.models import Manual, ManualTarget
 from app.org.models import WARD, Unit, User
 from app.rulings.models import Inquiry
 from app.uow import writing
@@ -102,11 +102,17 @@ def ruling_views(session: Session, owner_unit_id: int | None, months: list[str],
     return [(n, s, v) for n, s, v in session.execute(stmt)]
 
 
-def gap_list(session: Session, since: datetime, limit: int = 100) -> list[tuple[str, str, int, datetime]]:
-    """Searches with no result per ward office (query, office, times, last)."""
+def gap_list(session: Session, since: datetime, owner_unit_id: int | None = None, limit: int = 100
+             ) -> list[tuple[str, str, int, datetime]]:
+    """Searches with no result per ward office (query, office, times, last). A 本庁 unit sees those of
+    the ward sections its manuals are for (what a clerk there looked for in vain); the admin (None) all."""
     stmt = (select(SearchLog.query, Unit.group_name, func.count(SearchLog.id), func.max(SearchLog.at))
             .join(Unit, Unit.id == SearchLog.unit_id).where(SearchLog.at >= since, SearchLog.results == 0)
             .group_by(SearchLog.query, Unit.group_name).order_by(func.count(SearchLog.id).desc()).limit(limit))
+    if owner_unit_id is not None:
+        sections = select(ManualTarget.section).join(Manual, Manual.id == ManualTarget.manual_id).where(
+            Manual.owner_unit_id == owner_unit_id)
+        stmt = stmt.where(Unit.kind == WARD, Unit.section.in_(sections))
     return [(q, o, n, last) for q, o, n, last in session.execute(stmt)]
 
 
