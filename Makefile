@@ -10,7 +10,8 @@ PORT ?= 5000
 CHROMIUM := /usr/bin/chromium
 
 WEB_CONCURRENCY ?= 4
-.PHONY: install setup run serve test test-sqlite test-postgres lint sysdeps testdeps clean
+
+.PHONY: install setup run serve migrate test test-sqlite test-postgres lint sysdeps testdeps clean
 
 # PDF export (WeasyPrint needs Pango and HarfBuzz) and the IPA fonts it embeds (Debian package names).
 SYSDEPS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-ipafont-gothic fonts-ipafont-mincho
@@ -55,10 +56,18 @@ run: setup
 	@echo "手引（Tebiki）を http://$(HOST):$(PORT)/ で起動します（終了は Ctrl+C）。"
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
-# Production serving: gunicorn, several worker processes, no shared in-process state.
-serve: install
+# The schema, as its own step of a deployment (safe when hosts run it together: an advisory lock on
+# PostgreSQL makes the others wait and then find nothing to do).
+migrate: install
 	$(FLASK) db upgrade
 	$(FLASK) init
+
+# Production serving: gunicorn, several worker processes, no shared in-process state. Needs SECRET_KEY
+# (the same on every host) unless TEBIKI_SINGLE_HOST=1; run `make migrate` first on a new version.
+serve: install
+	@if [ -z "$$SECRET_KEY" ] && [ "$$TEBIKI_SINGLE_HOST" != "1" ]; then \
+	  echo "SECRET_KEY が設定されていません。全サーバーで同じ値を設定してください（1台だけのお試しなら TEBIKI_SINGLE_HOST=1）。"; \
+	  exit 1; fi
 	$(BIN)/gunicorn --workers $(WEB_CONCURRENCY) --bind $(HOST):$(PORT) --access-logfile - \
 		--timeout 60 --graceful-timeout 30 app.wsgi:app
 

@@ -17,6 +17,7 @@ from app.commandline import fail, init_storage
 from app.doctor import check
 from app.errors import TebikiError
 from app.extensions import db
+from app.gitstore import store
 from app.org.models import User
 from app.org.services import seed_org as do_seed_org
 from app.search.services import reindex
@@ -109,6 +110,14 @@ def doctor(repair: bool) -> None:
     sys.exit(1 if left else 0)
 
 
+@click.command("maintenance")
+def maintenance_cmd() -> None:
+    """Repository upkeep: pack loose objects and refs (a daily timer, safe on every host)."""
+    result = store().maintain()
+    click.echo(f"マニュアルリポジトリを整理しました: 未パックのオブジェクト {result['loose_before']:,} → "
+               f"{result['loose_after']:,}（パック {result['packs']}）")
+
+
 @click.group("uploads")
 def uploads_group() -> None:
     """Uploaded files waiting for their preview."""
@@ -121,5 +130,5 @@ def uploads_sweep() -> None:
 
 
 def init_app(app: Flask) -> None:
-    for command in (init_cmd, seed, backup_cmd, restore_cmd, doctor, uploads_group):
+    for command in (init_cmd, seed, backup_cmd, restore_cmd, doctor, uploads_group, maintenance_cmd):
         app.cli.add_command(command)

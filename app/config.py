@@ -74,6 +74,7 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
         "PASSWORD_HASH_METHOD": os.environ.get("PASSWORD_HASH_METHOD", "scrypt"),
         "PAGE_SIZE": 25,
+        "USAGE_FLUSH_SECONDS": int(os.environ.get("USAGE_FLUSH_SECONDS", "60")),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     }
     config["SECRET_KEY"] = overrides.pop("SECRET_KEY", None) or _secret_key(instance_dir)

@@ -42,7 +42,7 @@ class Finding:
 def check(session: Session, *, repair: bool = False) -> list[Finding]:
     findings: list[Finding] = []
     for part in (_check_publications, _check_main, _check_registry, _check_drafts, _check_events, _check_notices,
-                 _check_index, _check_outbox):
+                 _check_index, _check_outbox, _check_repository):
         try:
             findings += part(session, repair)
         except TebikiError as err:  # one broken part must not hide the others
@@ -281,3 +281,20 @@ def _check_outbox(session: Session, repair: bool) -> list[Finding]:
         out.append(Finding("outbox_failed", f"送信できなかったメールが{failed}件あります（宛先・メールサーバーを確認）。",
                            repairable=False))
     return out
+
+
+LOOSE_OBJECTS_LIMIT = 5000
+
+
+def _check_repository(session: Session, repair: bool) -> list[Finding]:
+    """Loose objects pile up with every save and publication until `flask maintenance` packs them."""
+    gs = store()
+    loose = gs.object_counts().get("count", 0)
+    if loose <= LOOSE_OBJECTS_LIMIT:
+        return []
+    f = Finding("repository_unpacked", f"マニュアルリポジトリに未パックのオブジェクトが{loose:,}件あります"
+                "（flask maintenance を毎日のタイマーで実行してください）。", repairable=True)
+    if repair:
+        gs.maintain()
+        f.repaired = True
+    return [f]

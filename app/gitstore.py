@@ -21,6 +21,7 @@ import git
 from flask import current_app
 from gitdb.exc import BadName, BadObject
 
+from app.cache import BoundedCache
 from app.errors import TebikiError
 
 MAIN = "refs/heads/main"
@@ -85,6 +86,7 @@ def check_repo(path: str | Path) -> str | None:
 
 
 _local = threading.local()
+_BLOBS: BoundedCache[str] = BoundedCache(8 * 1024 * 1024, lambda text: 2 * len(text) + 100)
 
 
 def parse_trailers(message: str) -> dict[str, list[str]]:
@@ -146,7 +148,8 @@ class GitStore:
         return blob.data_stream.read().decode("utf-8")
 
     def read_blob(self, blob_sha: str) -> str:
-        return self.repo.odb.stream(bytes.fromhex(blob_sha)).read().decode("utf-8")
+        """A blob's text. Content addressed, so it is kept (bounded): a page view asks git nothing."""
+        return _BLOBS.get(blob_sha, lambda: self.repo.odb.stream(bytes.fromhex(blob_sha)).read().decode("utf-8"))
 
     def commit_info(self, sha: str) -> CommitInfo:
         c = self.repo.commit(sha)
@@ -279,6 +282,31 @@ class GitStore:
             if current != (expected_old or None):
                 raise RefMoved(f"{ref} is {current}, expected {expected_old}") from exc
             raise GitStoreError(_explain(exc)) from exc
+
+    # --- upkeep ---------------------------------------------------------------------------------
+
+    def object_counts(self) -> dict[str, int]:
+        """`git count-objects -v`: loose objects (count, size-kib), packs …"""
+        out = self.repo.git.count_objects("-v")
+        counts = {}
+        for line in out.splitlines():
+            key, _, value = line.partition(":")
+            if value.strip().isdigit():
+                counts[key.strip()] = int(value.strip())
+        return counts
+
+    def maintain(self) -> dict[str, int]:
+        """Pack loose objects and refs. Safe while others write: an incremental repack packs the loose
+        objects reachable from the refs and deletes nothing else (a commit written a moment ago and
+        not yet swapped onto a ref stays as it is); `gc --auto` then merges packs past its thresholds,
+        never pruning objects younger than two weeks, under its own lock (one host at a time)."""
+        before = self.object_counts()
+        self._git("repack", "-d", "-q")
+        self._git("gc", "--auto", "--quiet")
+        self._git("pack-refs", "--all")
+        after = self.object_counts()
+        return {"loose_before": before.get("count", 0), "loose_after": after.get("count", 0),
+                "packs": after.get("packs", 0)}
 
     def merge_text(self, base: str, ours: str, theirs: str, labels: tuple[str, str, str]) -> tuple[str, bool]:
         """Three-way merge of one file's text: (result, conflicted). Conflicts carry markers."""

@@ -7,15 +7,17 @@ script or event handlers typed into a manual never reach a reader's browser.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
 
 import nh3
 from markdown_it import MarkdownIt
 from mdit_py_plugins.deflist import deflist_plugin
 from mdit_py_plugins.front_matter import front_matter_plugin
+
+from app.cache import BoundedCache
 
 TOC_LEVELS = (2, 3)
 
@@ -106,13 +108,17 @@ class Rendered:
         return [h for h in self.headings if h.level in TOC_LEVELS]
 
 
+# The same text always renders the same: kept per process, bounded (a worker's memory does not grow
+# with the number of distinct manuals it has shown).
+_RENDERED: BoundedCache[Rendered] = BoundedCache(12 * 1024 * 1024, lambda r: 2 * len(r.html) + 200 * len(r.headings))
+
+
 def render(text: str) -> Rendered:
     """Render Markdown (front matter is skipped) to sanitised HTML, with heading anchors."""
-    return _render_cached(text)
+    return _RENDERED.get(hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest(), lambda: _render(text))
 
 
-@lru_cache(maxsize=512)
-def _render_cached(text: str) -> Rendered:
+def _render(text: str) -> Rendered:
     tokens = _MD.parse(text)
     headings = _assign_anchors(tokens)
     html = _MD.renderer.render(tokens, _MD.options, {})

@@ -256,7 +256,8 @@ def to_xlsx(rows: Iterable[Sequence[object]], *, sheet_title: str | None = None,
                 continue
             cell = ws.cell(row=r, column=c)
             if isinstance(value, str):
-                cell.value = _ILLEGAL.sub("", value)
+                # One line-break form: XML parsers differ on a bare CR, Excel shows "\n" as a break.
+                cell.value = _ILLEGAL.sub("", value.replace("\r\n", "\n").replace("\r", "\n"))
                 cell.data_type = "s"  # openpyxl would otherwise store "=…" as a formula
                 if value.startswith(FORMULA_START):
                     cell.quotePrefix = True  # Excel keeps it as text even when the cell is edited

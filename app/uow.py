@@ -93,6 +93,8 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def _commit_request(response: Response) -> Response:
+        if request.endpoint == "static":
+            return response  # a stylesheet has no unit of work
         if response.status_code >= 400:
             db.session.rollback()
             return response

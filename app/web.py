@@ -12,7 +12,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from app import audit, cli, dashboard, uow
+from app import audit, cli, dashboard, jobs, uow
 from app.config import BASE_DIR
 from app.directory import commands as directory_commands
 from app.directory import views as directory_views
@@ -48,6 +48,7 @@ from app.usage import services as usage
 from app.wareki import today_jst, wareki, wareki_datetime
 from app.webutil import BoundedIntConverter, TebikiRequest, error_response, page_url, refused
 
+MODELS = (jobs,)  # shared tables outside the domains (registered with the metadata)
 # Every domain's permission rules go into the one registry (app.org.permissions).
 RULES = (manual_rules, revision_rules, ruling_rules, notice_rules, handover_rules)
 # Every domain: its pages and its `flask` commands register themselves.
@@ -87,16 +88,11 @@ NAV: list[NavItem] = [
 
 
 def nav_items() -> list[NavItem]:
-    if not current_user.is_authenticated:
+    user = current_user._get_current_object()
+    if not user.is_authenticated:
         return []
-    items = []
-    for item in NAV:
-        if item.endpoint not in current_app.view_functions:
-            continue
-        if item.permission and not permissions.can(current_user, item.permission):
-            continue
-        items.append(item)
-    return items
+    return [item for item in NAV if item.endpoint in current_app.view_functions
+            and (not item.permission or permissions.can(user, item.permission))]
 
 
 def unread_notices() -> int:
@@ -129,7 +125,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["shinkyu_blocks"] = diff.blocks
     app.jinja_env.filters["wareki"] = wareki
     app.jinja_env.filters["wareki_datetime"] = wareki_datetime
-    app.jinja_env.globals.update(can=lambda action, obj=None: permissions.can(current_user, action, obj),
+    app.jinja_env.globals.update(can=lambda action, obj=None: permissions.can(current_user._get_current_object(),
+                                                                              action, obj),
                                  nav_items=nav_items, page_url=page_url, unread_notices=unread_notices,
                                  audit_labels=audit.ACTION_LABELS)
 
@@ -137,7 +134,8 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def today() -> dict[str, object]:
-        return {"today": today_jst()}
+        # `me`: the signed-in user as such (templates read many of its attributes; the proxy costs each time).
+        return {"today": today_jst(), "me": current_user._get_current_object()}
 
     @app.after_request
     def security_headers(resp: Response) -> Response:
@@ -152,6 +150,8 @@ def init_app(app: Flask) -> None:
         resp.headers.setdefault("Referrer-Policy", "same-origin")
         if app.config.get("HTTPS"):
             resp.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        if request.endpoint == "static":
+            return resp  # a stylesheet never loads the session or the user
         if current_user.is_authenticated and "Cache-Control" not in resp.headers:
             resp.headers["Cache-Control"] = "no-store"  # shared counter PCs: no pages in the cache
         return resp

@@ -102,6 +102,11 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            # Hosts starting together: one runs the migrations, the others wait and then find
+            # nothing left to do (a session-level advisory lock, released when this connection closes).
+            connection.exec_driver_sql("SELECT pg_advisory_lock(727070)")
+            connection.commit()
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),

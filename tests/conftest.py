@@ -51,6 +51,7 @@ def make_config(database_url: str, root: Path, **extra: object) -> dict[str, obj
         "SECRET_KEY": "test-secret-key",
         # Fast hashes in tests; production uses scrypt.
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        "USAGE_FLUSH_SECONDS": 0,  # page views are counted at once (production gathers them a minute)
         **extra,
     }
 

@@ -174,7 +174,7 @@ def test_writer_makes_every_formula_like_cell_text() -> None:
     ws = load_workbook(io.BytesIO(tables.to_xlsx(rows))).active
     cells = [c for row in ws.iter_rows() for c in row if c.value is not None]
     assert not [c for c in cells if c.data_type == "f"]
-    # Shown exactly as typed (XML stores a CR as a line break).
+    # Shown as typed; a CR becomes the one line break Excel shows.
     assert [ws.cell(2, i + 1).value for i in range(len(HOSTILE))] == [v.replace("\r", "\n") for v in HOSTILE]
     assert all(ws.cell(2, i + 1).quotePrefix for i in range(len(HOSTILE)))
     assert ws.cell(3, 2).value == -5 and ws.cell(3, 2).data_type == "n"

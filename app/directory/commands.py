@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 import click
 from flask import Flask
 
-from app import tables, uow
+from app import jobs, tables, uow
 from app.commandline import fail
 from app.directory import roster
 from app.directory.services import sync
@@ -32,7 +33,8 @@ def init_app(app: Flask) -> None:
         """Create, update, move and deactivate accounts to match the directory."""
         started = time.perf_counter()
         try:
-            report = sync(db.session, None, dry_run=dry_run, allow_mass_deactivation=allow_mass_deactivation)
+            with nullcontext() if dry_run else jobs.single_run(db.session, "directory.sync"):
+                report = sync(db.session, None, dry_run=dry_run, allow_mass_deactivation=allow_mass_deactivation)
         except TebikiError as err:
             fail(err)
         for key, value in report.counts().items():

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app import audit
+from app import audit, guard
 from app.errors import Conflict, ValidationError
 from app.handover import handovers, transfers
 from app.handover.models import (
@@ -178,16 +178,23 @@ def apply(session: Session, actor: User | None, rows: list[dict[str, object]], *
 
 
 def move_due(session: Session, today: date) -> int:
-    """On the 発令日: each account follows its transfer (new unit and position, or deactivated)."""
+    """On the 発令日: each account follows its transfer (new unit and position, or deactivated). Safe
+    on every host at once: each transfer is claimed by a guarded write (moved_at still empty), so an
+    account moves once and is recorded once."""
     moved = 0
-    for transfer in session.scalars(transfers.pending().where(StaffTransfer.effective_date <= today)
-                                    .order_by(StaffTransfer.effective_date, StaffTransfer.id)):
-        _move(session, transfer)
+    for transfer in list(session.scalars(transfers.pending().where(StaffTransfer.effective_date <= today)
+                                         .order_by(StaffTransfer.effective_date, StaffTransfer.id))):
+        try:
+            _move(session, transfer)
+        except Conflict:
+            continue  # another host moved it a moment ago
         moved += 1
     return moved
 
 
 def _move(session: Session, transfer: StaffTransfer) -> None:
+    guard.transition(session, transfer, StaffTransfer.moved_at.is_(None), "この異動はすでに発令済みです。",
+                     moved_at=now_utc())
     user = transfer.user
     if transfer.to_unit_id is None:
         user.active = False
@@ -196,7 +203,6 @@ def _move(session: Session, transfer: StaffTransfer) -> None:
         user.unit = transfer.to_unit  # type: ignore[assignment]
         user.position = transfer.position
     user.session_version += 1  # the next request logs in under the new post
-    transfer.moved_at = now_utc()
     audit.record(session, None, "staff.move", "user", user.id, to=transfer.to_unit.name if transfer.to_unit else "退職",
                  position=transfer.position)
 

@@ -37,10 +37,10 @@ class Manual(db.Model):
     owner_unit: Mapped[Unit] = relationship(lazy="joined")
     manager: Mapped[User | None] = relationship(lazy="joined")
     targets: Mapped[list[ManualTarget]] = relationship(
-        cascade="all, delete-orphan", order_by="ManualTarget.position", lazy="selectin"
+        cascade="all, delete-orphan", order_by="ManualTarget.position"
     )
     tags: Mapped[list[ManualTag]] = relationship(
-        cascade="all, delete-orphan", order_by="ManualTag.position", lazy="selectin"
+        cascade="all, delete-orphan", order_by="ManualTag.position"
     )
 
     @property

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
+from app.cache import BoundedCache
 from app.errors import NotFound
 from app.gitstore import store
 from app.manuals import diff
@@ -23,7 +25,9 @@ def manuals_query(
     *, owner_unit_id: int | None = None, target: str | None = None, tag: str | None = None, q: str = "",
     include_obsolete: bool = False, sort: str = "title", manager_id: int | None = None,
 ) -> Select:
-    stmt = select(Manual).where(Manual.current_version > 0)
+    # The list shows each manual's targets and tags: loaded for the page in two queries, not one per row.
+    stmt = select(Manual).where(Manual.current_version > 0).options(selectinload(Manual.targets),
+                                                                       selectinload(Manual.tags))
     if not include_obsolete:
         stmt = stmt.where(Manual.status == ACTIVE)
     if owner_unit_id:
@@ -127,11 +131,22 @@ def get_version(session: Session, manual: Manual, number: int | None = None) -> 
     return version
 
 
-def read_version(manual: Manual, version: ManualVersion, standing: Standing | None = None) -> VersionView:
-    # Blob ids are content addresses: the rendered HTML for one can be cached forever.
-    text = store().read_blob(version.blob_sha)
+# A blob is content addressed: its parsed front matter and its HTML never change (bounded per process).
+_READ: BoundedCache[tuple[str, ManualDoc, Rendered]] = BoundedCache(
+    16 * 1024 * 1024, lambda r: 2 * len(r[0]) + 2 * len(r[2].html))
+
+
+def _read_blob(blob_sha: str) -> tuple[str, ManualDoc, Rendered]:
+    text = store().read_blob(blob_sha)
     doc = parse(text)
-    return VersionView(manual, version, doc, render(doc.body), text, standing)
+    return text, doc, render(doc.body)
+
+
+def read_version(manual: Manual, version: ManualVersion, standing: Standing | None = None) -> VersionView:
+    text, doc, rendered = _READ.get(version.blob_sha, lambda: _read_blob(version.blob_sha))
+    # The page gets its own copy of the front matter (the cached one is shared by every request).
+    return VersionView(manual, version, dataclasses.replace(doc, targets=list(doc.targets), tags=list(doc.tags)), rendered,
+                       text, standing)
 
 
 def versions_query(manual: Manual) -> Select:

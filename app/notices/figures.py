@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.errors import NotFound
-from app.notices.inbox import is_overdue, pairs, publication_of, same_publication
+from app.notices.inbox import is_overdue, pairs, publication_of
 from app.notices.models import CONFIRMED, PENDING, SUPERSEDED, Notice, NoticeRead
 from app.org.models import User
 from app.org.permissions import require
@@ -94,15 +94,22 @@ def matrix_rows(m: Matrix) -> list[list[object]]:
 
 
 def sent_publications(session: Session, user: User, limit: int = 50) -> list[tuple[Notice, dict[str, int]]]:
-    """The owner unit's recent publications with confirmation progress."""
+    """The owner unit's recent publications with confirmation progress (three queries, whatever the
+    number of publications)."""
     copies = list(session.scalars(select(Notice).where(Notice.owner_copy.is_(True), Notice.unit_id == user.unit_id)
                                   .order_by(Notice.created_at.desc()).limit(limit)))
-    out = []
-    for copy in copies:
-        cond = same_publication(copy)
-        counts = pairs(session, select(Notice.status, func.count(Notice.id)).where(
-            cond, Notice.owner_copy.is_(False)).group_by(Notice.status))
-        overdue = session.scalar(select(func.count(Notice.id)).where(
-            cond, Notice.owner_copy.is_(False), Notice.status == PENDING, Notice.due_date < today_jst())) or 0
-        out.append((copy, {**counts, "overdue": overdue}))
-    return out
+    revision_ids = [c.revision_id for c in copies if c.revision_id]
+    ruling_ids = [c.ruling_id for c in copies if c.ruling_id and not c.revision_id]
+    mine = Notice.owner_copy.is_(False) & (Notice.revision_id.in_(revision_ids) | (
+        Notice.revision_id.is_(None) & Notice.ruling_id.in_(ruling_ids)))
+    key = (Notice.revision_id, Notice.ruling_id)
+    counts: dict[tuple[int | None, int | None], dict[str, int]] = defaultdict(dict)
+    for revision_id, ruling_id, status, n in session.execute(
+            select(*key, Notice.status, func.count(Notice.id)).where(mine).group_by(*key, Notice.status)):
+        counts[(revision_id, None if revision_id else ruling_id)][status] = n
+    for revision_id, ruling_id, n in session.execute(
+            select(*key, func.count(Notice.id)).where(mine, Notice.status == PENDING, Notice.due_date < today_jst())
+            .group_by(*key)):
+        counts[(revision_id, None if revision_id else ruling_id)]["overdue"] = n
+    return [(c, {"overdue": 0, **counts.get((c.revision_id, None if c.revision_id else c.ruling_id), {})})
+            for c in copies]

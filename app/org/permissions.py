@@ -29,6 +29,8 @@ def rule(name: str) -> Callable[[Rule], Rule]:
 
 
 def _check(user: User | None, action: str, obj: Any) -> bool | str:
+    # Rules read many attributes of the user: through Flask-Login's proxy each costs a lookup.
+    user = getattr(user, "_get_current_object", lambda: user)()
     if user is None or not getattr(user, "is_authenticated", False) or not user.active:
         return "ログインが必要です。"
     try:

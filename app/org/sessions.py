@@ -62,10 +62,14 @@ def load_user(session: Session, session_id: str) -> User | None:
         user_id, version = (int(x) for x in session_id.split(":"))
     except ValueError:
         return None
-    user = session.get(User, user_id)
-    if user is None or user.session_version != version or not user.active:
+    token = current_token()
+    if not token:
         return None
-    if live(session, user.id, current_token()) is None:
+    # One query on every request: the user (with the unit) and their live session row together.
+    user = session.scalar(select(User).join(LoginSession, LoginSession.user_id == User.id).where(
+        User.id == user_id, LoginSession.token_hash == _digest(token), LoginSession.ended_at.is_(None),
+        LoginSession.expires_at > now_utc()))
+    if user is None or user.session_version != version or not user.active:
         return None
     return user
 

@@ -68,7 +68,8 @@ class Revision(db.Model):
     steps: Mapped[list[ApprovalStep]] = relationship(
         cascade="all, delete-orphan", order_by="ApprovalStep.order", lazy="selectin"
     )
-    events: Mapped[list[WorkflowEvent]] = relationship(order_by="WorkflowEvent.id", lazy="selectin")
+    # Loaded when read (the 決裁 record of one revision), never with every revision of a list.
+    events: Mapped[list[WorkflowEvent]] = relationship(order_by="WorkflowEvent.id")
 
     @property
     def ref(self) -> str:

@@ -4,8 +4,11 @@ unit of work, in a short transaction of its own (a reader never waits on a write
 
 from __future__ import annotations
 
+import atexit
 import logging
-from collections import defaultdict
+import threading
+import time
+from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 
 from flask import Flask, g, has_request_context
@@ -24,33 +27,61 @@ from app.wareki import today_jst
 
 log = logging.getLogger(__name__)
 
+# Page views are statistics, not evidence: each worker adds them up in memory and writes them in one
+# short transaction every USAGE_FLUSH_SECONDS (and when it stops), instead of a write per page view.
+# A crash loses at most that window of counts. 0 writes after every request (the tests).
+_pending: Counter[tuple[str, int, int, str]] = Counter()
+_lock = threading.Lock()
+_last_flush = time.monotonic()
+
+
 def count_view(session: Session, user: User, kind: str, object_id: int) -> None:
-    """One more view of a manual or ruling by the user's unit this month. In a request the count is
-    written after the page's own unit of work (see `init_app`); elsewhere at once."""
+    """One more view of a manual or ruling by the user's unit this month."""
+    key = (kind, object_id, user.unit_id, today_jst().strftime("%Y-%m"))
     if has_request_context():
-        g.setdefault("tebiki_views", []).append((kind, object_id, user.unit_id))
+        with _lock:
+            _pending[key] += 1
         return
-    _add(session, kind, object_id, user.unit_id)
+    _add(session, *key, 1)
 
 
-def _add(session: Session, kind: str, object_id: int, unit_id: int) -> None:
-    month = today_jst().strftime("%Y-%m")
+def _add(session: Session, kind: str, object_id: int, unit_id: int, month: str, n: int) -> None:
     where = and_(UsageCount.kind == kind, UsageCount.object_id == object_id, UsageCount.unit_id == unit_id,
                  UsageCount.month == month)
     for _attempt in range(3):
-        if session.execute(update(UsageCount).where(where).values(views=UsageCount.views + 1)
+        if session.execute(update(UsageCount).where(where).values(views=UsageCount.views + n)
                            .execution_options(synchronize_session=False)).rowcount:
             return
         try:
             with session.begin_nested():
-                session.add(UsageCount(kind=kind, object_id=object_id, unit_id=unit_id, month=month, views=1))
+                session.add(UsageCount(kind=kind, object_id=object_id, unit_id=unit_id, month=month, views=n))
             return
         except IntegrityError:
             continue
 
 
+def flush() -> int:
+    """Write the counts gathered in this process; returns how many distinct counters."""
+    global _last_flush
+    with _lock:
+        counts = dict(_pending)
+        _pending.clear()
+        _last_flush = time.monotonic()
+    if not counts:
+        return 0
+    try:
+        with writing(), Session(db.engine) as session:
+            for key, n in counts.items():
+                _add(session, *key, n)
+            session.commit()
+    except SQLAlchemyError:  # a lost count must never fail the page (or the worker's exit)
+        log.exception("usage counts not written")
+        return 0
+    return len(counts)
+
+
 def record_miss(session: Session, user: User, query: str, kind: str = "") -> None:
-    """A search that found nothing (the gap list): written like a page view."""
+    """A search that found nothing (the gap list): written after the page's own unit of work."""
     row = SearchLog(user_id=user.id, unit_id=user.unit_id, query=query.strip()[:200], kind=kind or "", results=0)
     if has_request_context():
         g.setdefault("tebiki_misses", []).append(row)
@@ -59,20 +90,27 @@ def record_miss(session: Session, user: User, query: str, kind: str = "") -> Non
 
 
 def init_app(app: Flask) -> None:
+    atexit.register(lambda: _flush_with(app))
+
     @app.after_request
     def _write_counts(response: Response) -> Response:
-        views = g.pop("tebiki_views", None)
         misses = g.pop("tebiki_misses", None)
-        if (views or misses) and response.status_code < 400:
+        if misses and response.status_code < 400:
             try:
                 with writing(), Session(db.engine) as session:
-                    for kind, object_id, unit_id in views or []:
-                        _add(session, kind, object_id, unit_id)
-                    session.add_all(misses or [])
+                    session.add_all(misses)
                     session.commit()
-            except SQLAlchemyError:  # a lost count must never fail the page
-                log.exception("usage count not written")
+            except SQLAlchemyError:  # a lost log line must never fail the page
+                log.exception("search log not written")
+        if _pending and time.monotonic() - _last_flush >= app.config.get("USAGE_FLUSH_SECONDS", 60):
+            flush()
         return response
+
+
+def _flush_with(app: Flask) -> None:
+    if _pending:
+        with app.app_context():
+            flush()
 
 
 def usage_by_office(session: Session, owner_unit_id: int | None, months: list[str]) -> list[dict[str, object]]:

@@ -177,7 +177,7 @@ def test_clerk_imports_word_uses_the_toolbar_pastes_tables_and_saves(page, tmp_p
     page.get_by_label("改正理由").fill("Word の手引きを取り込む。")
     page.get_by_role("button", name="保存", exact=True).click()
     expect(page.get_by_text("保存しました。")).to_be_visible()
-    db.session.expire_all()
+    db.session.rollback()  # end this session's snapshot: the server process wrote since
     revision = db.session.scalar(select(Revision).where(Revision.manual_id == manual.id))
     saved = base.current_text(revision)
     assert "「**資格取得届**」" in saved and "| 課税証明書 | 区役所 | 300円 （郵送は別途） |" in saved
