@@ -5,7 +5,7 @@ from datetime import date, datetime
 from sqlalchemy import Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import UTCDateTime, db
+from app.extensions import Model, UTCDateTime
 from app.org.models import Unit, User
 from app.wareki import now_utc
 
@@ -15,7 +15,7 @@ ACTIVE = "active"
 OBSOLETE = "obsolete"
 
 
-class Manual(db.Model):
+class Manual(Model):
     """Registry row: a cache of the effective version's front matter plus management data."""
 
     __tablename__ = "manuals"
@@ -80,7 +80,7 @@ def _synced(rows: list, values: list[str], attr: str, make: type) -> list:  # ty
     return out
 
 
-class ManualTarget(db.Model):
+class ManualTarget(Model):
     """A section kind (保険年金課 …) whose ward sections use the manual."""
 
     __tablename__ = "manual_targets"
@@ -92,7 +92,7 @@ class ManualTarget(db.Model):
     position: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class ManualTag(db.Model):
+class ManualTag(Model):
     __tablename__ = "manual_tags"
     __table_args__ = (UniqueConstraint("manual_id", "tag"),)
 
@@ -102,7 +102,7 @@ class ManualTag(db.Model):
     position: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class ManualVersion(db.Model):
+class ManualVersion(Model):
     """One published version = one commit on main (the DB's cache of it)."""
 
     __tablename__ = "manual_versions"

@@ -5,7 +5,7 @@ from datetime import date, datetime
 from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import UTCDateTime, db
+from app.extensions import Model, UTCDateTime
 from app.org.models import Unit
 from app.wareki import now_utc
 
@@ -14,7 +14,7 @@ CONFIRMED = "confirmed"
 SUPERSEDED = "superseded"
 
 
-class Notice(db.Model):
+class Notice(Model):
     """One notice to one unit (a ward section, or the owner unit's copy) about one publication."""
 
     __tablename__ = "notices"
@@ -45,7 +45,7 @@ class Notice(db.Model):
     unit: Mapped[Unit] = relationship(lazy="joined")
 
 
-class NoticeRead(db.Model):
+class NoticeRead(Model):
     """A person opened the notice (or the revision it links to)."""
 
     __tablename__ = "notice_reads"
@@ -57,7 +57,7 @@ class NoticeRead(db.Model):
     read_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
 
 
-class ConfirmDelegate(db.Model):
+class ConfirmDelegate(Model):
     """A 係長 whom the 所属長 lets confirm 周知 for the unit."""
 
     __tablename__ = "confirm_delegates"
@@ -77,7 +77,7 @@ SENT = "sent"
 FAILED = "failed"
 
 
-class MailOutbox(db.Model):
+class MailOutbox(Model):
     """Mail written in the same transaction as the notice; `flask notices send` delivers it."""
 
     __tablename__ = "mail_outbox"

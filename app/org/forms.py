@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectField, StringField
-from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from app.org.models import POSITIONS
@@ -19,7 +18,7 @@ class UserForm(FlaskForm):
     employee_no = StringField("職員番号", validators=[Optional(), Length(max=20)])
     email = StringField("メールアドレス", validators=[Optional(), Email("メールアドレスの形式が正しくありません。")])
     unit_id = SelectField("所属", coerce=int)
-    position = SelectField("職", choices=[SelectChoice(p, p) for p in POSITIONS])
+    position = SelectField("職", choices=[(p, p) for p in POSITIONS])
     duties = StringField("担当業務", validators=[Optional(), Length(max=300)])
     is_fixed_term = BooleanField("会計年度任用職員")
     is_admin = BooleanField("システム管理者")
@@ -40,7 +39,7 @@ class OwnPasswordForm(PasswordForm):
 
 
 class UnitForm(FlaskForm):
-    kind = SelectField("種別", choices=[SelectChoice("hq", "本庁"), SelectChoice("ward", "区役所・総合支所")])
+    kind = SelectField("種別", choices=[("hq", "本庁"), ("ward", "区役所・総合支所")])
     group_name = StringField("局・区役所名", validators=[DataRequired("局・区役所名を入力してください。"), Length(max=50)])
     section = StringField("課（担当）名", validators=[DataRequired("課（担当）名を入力してください。"), Length(max=50)])
 

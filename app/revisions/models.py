@@ -5,7 +5,7 @@ from datetime import date, datetime
 from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import UTCDateTime, db
+from app.extensions import Model, UTCDateTime
 from app.manuals.models import Manual
 from app.org.models import Unit, User
 from app.wareki import now_utc
@@ -36,7 +36,7 @@ CONSULT = "合議"
 DECIDE = "決裁"
 
 
-class Revision(db.Model):
+class Revision(Model):
     """A change to what wards read: drafted, optionally consulted, approved, then published."""
 
     __tablename__ = "revisions"
@@ -94,7 +94,7 @@ class Revision(db.Model):
         return next((s for s in self.steps if s.status == "pending"), None)
 
 
-class Publication(db.Model):
+class Publication(Model):
     """The intent to publish a decided revision, recorded before main moves: the idempotency key
     of the publication (not a search of commit messages). `since` is main when it was decided — any
     commit for it lies after that; `parent`, `number` and `commit_sha` are the attempt in flight."""
@@ -113,7 +113,7 @@ class Publication(db.Model):
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-class ApprovalStep(db.Model):
+class ApprovalStep(Model):
     """One step of the approval route: who (unit + positions) must give which meaning."""
 
     __tablename__ = "approval_steps"
@@ -136,7 +136,7 @@ class ApprovalStep(db.Model):
         return self.positions.split(",")
 
 
-class WorkflowEvent(db.Model):
+class WorkflowEvent(Model):
     """Every transition of a revision: the 決裁 record (who, position, when, what, comment)."""
 
     __tablename__ = "workflow_events"
@@ -161,7 +161,7 @@ EVENT_LABELS = {
 }
 
 
-class ConsultationComment(db.Model):
+class ConsultationComment(Model):
     """A ward section's comment on a draft under 意見照会, tied to a heading."""
 
     __tablename__ = "consultation_comments"

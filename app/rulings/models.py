@@ -5,7 +5,7 @@ from datetime import date, datetime
 from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import UTCDateTime, db
+from app.extensions import Model, UTCDateTime
 from app.manuals.models import Manual
 from app.org.models import Unit, User
 from app.wareki import now_utc
@@ -22,7 +22,7 @@ ANSWERED = "answered"  # 課長が承認した回答（組織としての判断�
 STATUS_LABELS = {OPEN: "回答作成中", AWAITING: "課長決裁待ち", ANSWERED: "回答済"}
 
 
-class RulingCounter(db.Model):
+class RulingCounter(Model):
     """The last 判断事例 number given in a year, advanced in the approving transaction."""
 
     __tablename__ = "ruling_counters"
@@ -35,7 +35,7 @@ def ruling_number(year: int, seq: int) -> str:
     return f"R{year}-{seq:03d}"
 
 
-class Inquiry(db.Model):
+class Inquiry(Model):
     """A ward's question or suggestion to the owner unit; once answered and shared, a 判断事例."""
 
     __tablename__ = "inquiries"
