@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from app import audit, cli, dashboard, jobs, uow
-from app.config import BASE_DIR
+from app.config import PACKAGE_DIR
 from app.directory import commands as directory_commands
 from app.directory import views as directory_views
 from app.documents import views as document_views
@@ -109,7 +109,7 @@ def init_app(app: Flask) -> None:
     app.url_map.converters["int"] = BoundedIntConverter
     db.init_app(app)
     # render_as_batch: SQLite cannot ALTER most things; batch mode recreates the table.
-    migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
+    migrate.init_app(app, db, directory=str(PACKAGE_DIR / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     login_manager.init_app(app)
     usage.init_app(app)  # after_request runs in reverse: the counts are written after the commit
