@@ -24,6 +24,7 @@ from app.handover import commands as handover_commands
 from app.handover import permissions as handover_rules
 from app.handover import round_views
 from app.handover import views as handover_views
+from app.handover.models import HandoverState
 from app.manuals import commands as manual_commands
 from app.manuals import diff
 from app.manuals import permissions as manual_rules
@@ -32,6 +33,7 @@ from app.notices import commands as notice_commands
 from app.notices import permissions as notice_rules
 from app.notices import views as notice_views
 from app.notices.inbox import unread_count
+from app.notices.models import NoticeStatus
 from app.org import commands as org_commands
 from app.org import permissions
 from app.org import views as org_views
@@ -39,9 +41,11 @@ from app.org.models import User
 from app.org.sessions import load_user as load_session_user
 from app.revisions import permissions as revision_rules
 from app.revisions import views as revision_views
+from app.revisions.models import RevisionState
 from app.rulings import commands as ruling_commands
 from app.rulings import permissions as ruling_rules
 from app.rulings import views as ruling_views
+from app.rulings.models import InquiryStatus
 from app.search import commands as search_commands
 from app.search import views as search_views
 from app.usage import services as usage
@@ -128,7 +132,10 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(can=lambda action, obj=None: permissions.can(current_user._get_current_object(),
                                                                               action, obj),
                                  nav_items=nav_items, page_url=page_url, unread_notices=unread_notices,
-                                 audit_labels=audit.ACTION_LABELS)
+                                 audit_labels=audit.ACTION_LABELS,
+                                 # The state vocabularies, so templates compare with names, not raw strings.
+                                 RevisionState=RevisionState, InquiryStatus=InquiryStatus,
+                                 NoticeStatus=NoticeStatus, HandoverState=HandoverState)
 
     _register_error_pages(app)
 

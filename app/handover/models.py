@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -9,12 +10,19 @@ from app.extensions import Model, UTCDateTime
 from app.org.models import Unit, User
 from app.wareki import now_utc
 
-# Handover states (the admin dashboard's columns).
-NOT_STARTED = "not_started"  # opened by the system (staff import), not yet touched by the person
-IN_PROGRESS = "in_progress"  # 作成中
-SUBMITTED = "submitted"  # 確認待ち
-CONFIRMED = "confirmed"  # 確認済
-STATE_LABELS = {NOT_STARTED: "未作成", IN_PROGRESS: "作成中", SUBMITTED: "確認待ち", CONFIRMED: "確認済"}
+
+class HandoverState(StrEnum):
+    """Handover states (the admin dashboard's columns), stored as their values."""
+
+    NOT_STARTED = "not_started"  # opened by the system (staff import), not yet touched by the person
+    IN_PROGRESS = "in_progress"  # 作成中
+    SUBMITTED = "submitted"  # 確認待ち
+    CONFIRMED = "confirmed"  # 確認済
+
+
+NOT_STARTED, IN_PROGRESS = HandoverState.NOT_STARTED, HandoverState.IN_PROGRESS
+SUBMITTED, CONFIRMED = HandoverState.SUBMITTED, HandoverState.CONFIRMED
+STATE_LABELS: dict[str, str] = {NOT_STARTED: "未作成", IN_PROGRESS: "作成中", SUBMITTED: "確認待ち", CONFIRMED: "確認済"}
 
 VERDICTS = {"continue": "現行のまま継続", "revise": "改正が必要", "abolish": "廃止"}
 

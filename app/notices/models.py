@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -9,9 +10,16 @@ from app.extensions import Model, UTCDateTime
 from app.org.models import Unit
 from app.wareki import now_utc
 
-PENDING = "pending"
-CONFIRMED = "confirmed"
-SUPERSEDED = "superseded"
+
+class NoticeStatus(StrEnum):
+    """Status of a notice to a unit, stored as its value."""
+
+    PENDING = "pending"
+    CONFIRMED = "confirmed"  # 周知済
+    SUPERSEDED = "superseded"  # a later version's notice replaced it
+
+
+PENDING, CONFIRMED, SUPERSEDED = NoticeStatus.PENDING, NoticeStatus.CONFIRMED, NoticeStatus.SUPERSEDED
 
 
 class Notice(Model):
@@ -70,11 +78,16 @@ class ConfirmDelegate(Model):
     granted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
 
 
-# Mail outbox states.
-QUEUED = "queued"
-SENDING = "sending"
-SENT = "sent"
-FAILED = "failed"
+class MailStatus(StrEnum):
+    """Mail outbox states."""
+
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+QUEUED, SENDING, SENT, FAILED = MailStatus.QUEUED, MailStatus.SENDING, MailStatus.SENT, MailStatus.FAILED
 
 
 class MailOutbox(Model):

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -10,14 +11,22 @@ from app.manuals.models import Manual
 from app.org.models import Unit, User
 from app.wareki import now_utc
 
-# States of a revision (DESIGN.md, "Workflow of a revision").
-DRAFT = "draft"
-CONSULTATION = "consultation"
-IN_REVIEW = "in_review"
-PUBLISHING = "publishing"  # 決裁済み: the commit onto main is being made (a moment, or until repaired)
-PUBLISHED = "published"
-WITHDRAWN = "withdrawn"
-STATE_LABELS = {
+
+class RevisionState(StrEnum):
+    """States of a revision (DESIGN.md, "Workflow of a revision"), stored as their values; the same
+    names in code and templates (`RevisionState.PUBLISHED`)."""
+
+    DRAFT = "draft"
+    CONSULTATION = "consultation"
+    IN_REVIEW = "in_review"
+    PUBLISHING = "publishing"  # 決裁済み: the commit onto main is being made (a moment, or until repaired)
+    PUBLISHED = "published"
+    WITHDRAWN = "withdrawn"
+
+
+DRAFT, CONSULTATION, IN_REVIEW = RevisionState.DRAFT, RevisionState.CONSULTATION, RevisionState.IN_REVIEW
+PUBLISHING, PUBLISHED, WITHDRAWN = RevisionState.PUBLISHING, RevisionState.PUBLISHED, RevisionState.WITHDRAWN
+STATE_LABELS: dict[str, str] = {
     DRAFT: "起案中", CONSULTATION: "意見照会中", IN_REVIEW: "決裁中", PUBLISHING: "公布処理中", PUBLISHED: "公布済",
     WITHDRAWN: "取下げ",
 }

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -15,11 +16,16 @@ SUGGESTION = "改善提案"
 KINDS = (QUESTION, SUGGESTION)
 URGENCIES = ("通常", "至急")
 
-# Status of an inquiry.
-OPEN = "open"  # 受付（回答作成中）
-AWAITING = "awaiting"  # 回答案を課長に回付（決裁待ち）
-ANSWERED = "answered"  # 課長が承認した回答（組織としての判断）
-STATUS_LABELS = {OPEN: "回答作成中", AWAITING: "課長決裁待ち", ANSWERED: "回答済"}
+class InquiryStatus(StrEnum):
+    """Status of an inquiry, stored as its value."""
+
+    OPEN = "open"  # 受付（回答作成中）
+    AWAITING = "awaiting"  # 回答案を課長に回付（決裁待ち）
+    ANSWERED = "answered"  # 課長が承認した回答（組織としての判断）
+
+
+OPEN, AWAITING, ANSWERED = InquiryStatus.OPEN, InquiryStatus.AWAITING, InquiryStatus.ANSWERED
+STATUS_LABELS: dict[str, str] = {OPEN: "回答作成中", AWAITING: "課長決裁待ち", ANSWERED: "回答済"}
 
 
 class RulingCounter(Model):
