@@ -21,6 +21,7 @@ from app.errors import TebikiError
 from app.events import commands as event_commands
 from app.extensions import csrf, db, login_manager, migrate
 from app.handover import commands as handover_commands
+from app.handover import panels as handover_panels
 from app.handover import permissions as handover_rules
 from app.handover import round_views
 from app.handover import views as handover_views
@@ -30,19 +31,23 @@ from app.manuals import diff
 from app.manuals import permissions as manual_rules
 from app.manuals import views as manual_views
 from app.notices import commands as notice_commands
+from app.notices import panels as notice_panels
 from app.notices import permissions as notice_rules
 from app.notices import views as notice_views
 from app.notices.inbox import unread_count
 from app.notices.models import NoticeStatus
 from app.org import commands as org_commands
+from app.org import panels as org_panels
 from app.org import permissions
 from app.org import views as org_views
 from app.org.models import User
 from app.org.sessions import load_user as load_session_user
+from app.revisions import panels as revision_panels
 from app.revisions import permissions as revision_rules
 from app.revisions import views as revision_views
 from app.revisions.models import RevisionState
 from app.rulings import commands as ruling_commands
+from app.rulings import panels as ruling_panels
 from app.rulings import permissions as ruling_rules
 from app.rulings import views as ruling_views
 from app.rulings.models import InquiryStatus
@@ -55,6 +60,8 @@ from app.webutil import BoundedIntConverter, TebikiRequest, error_response, page
 MODELS = (jobs,)  # shared tables outside the domains (registered with the metadata)
 # Every domain's permission rules go into the one registry (app.org.permissions).
 RULES = (manual_rules, revision_rules, ruling_rules, notice_rules, handover_rules)
+# Every domain's dashboard boxes go into the one list the dashboard asks (app.panels).
+PANELS = (revision_panels, notice_panels, ruling_panels, handover_panels, org_panels)
 # Every domain: its pages and its `flask` commands register themselves.
 DOMAINS = (dashboard, org_views, org_commands, manual_views, manual_commands, revision_views, ruling_views,
            ruling_commands, search_views, search_commands, notice_views, notice_commands, handover_views,
