@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session, selectinload
 from app.cache import BoundedCache
 from app.errors import NotFound
 from app.gitstore import store
-from app.manuals import diff
+from app.manuals import diff, rendering
 from app.manuals.document import ManualDoc, parse
 from app.manuals.models import ACTIVE, Manual, ManualTag, ManualTarget, ManualVersion
-from app.markdown import Rendered, render
+from app.markdown import Rendered
 from app.org.models import User
 from app.org.permissions import can
 from app.wareki import JST, today_jst
@@ -139,7 +139,7 @@ _READ: BoundedCache[tuple[str, ManualDoc, Rendered]] = BoundedCache(
 def _read_blob(blob_sha: str) -> tuple[str, ManualDoc, Rendered]:
     text = store().read_blob(blob_sha)
     doc = parse(text)
-    return text, doc, render(doc.body)
+    return text, doc, rendering.rendered(blob_sha, doc.body)
 
 
 def read_version(manual: Manual, version: ManualVersion, standing: Standing | None = None) -> VersionView:
