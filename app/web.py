@@ -187,8 +187,14 @@ def _register_error_pages(app: Flask) -> None:
             405: "この画面ではその操作はできません。",
             403: "この操作を行う権限がありません。",
             400: "リクエストの内容が正しくありません。",
+            401: "ログインしてください。",
+            410: "このページは削除されました。",
+            415: "この形式のデータは受け付けません。",
+            429: "短時間に操作が集中しました。しばらく待ってから、もう一度お試しください。",
+            503: "ただいま利用できません。しばらく待ってから、もう一度お試しください。",
         }
-        return error_response(status, messages.get(status, err.description or "エラーが発生しました。"))
+        # Never Werkzeug's own (English) description: every error page reads in Japanese.
+        return error_response(status, messages.get(status, "リクエストを処理できませんでした。"))
 
     @app.errorhandler(Exception)
     def unexpected(err: Exception):  # type: ignore[no-untyped-def]
