@@ -20,7 +20,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.security import check_password_hash
 from wtforms.fields.choices import SelectChoice
 
-from app import audit
+from app import audit, audit_names
 from app.directory import signin
 from app.directory.ldap import DirectoryError
 from app.errors import ValidationError
@@ -369,6 +369,7 @@ def audit_log():  # type: ignore[no-untyped-def]
     )
     page = paginate(stmt, per_page=50)
     return render_template(
-        "admin/audit.html", page=page, labels=audit.ACTION_LABELS, action=action, object_type=object_type,
+        "admin/audit.html", page=page, lines=audit_names.lines(db.session, list(page.items)),
+        labels=audit.ACTION_LABELS, objects=audit.OBJECT_LABELS, action=action, object_type=object_type,
         actor=actor_login, since=request.args.get("since", ""), until=request.args.get("until", ""),
     )
