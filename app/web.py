@@ -3,6 +3,7 @@ commands (each registers itself with `init_app`), template helpers and error pag
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -125,6 +126,11 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["shinkyu_blocks"] = diff.blocks
     app.jinja_env.filters["wareki"] = wareki
     app.jinja_env.filters["wareki_datetime"] = wareki_datetime
+    # Jinja's own groupby sorts by the key (code point order: 宮城総合支所 before 宮城野区); this one
+    # keeps the list's order, which is the city's (app.ordering).
+    app.jinja_env.filters["groups_in_order"] = lambda items, attr: [
+        (key, list(group)) for key, group in itertools.groupby(items, key=lambda i: getattr(i, attr, None)
+                                                                if not isinstance(i, dict) else i.get(attr))]
     app.jinja_env.globals.update(can=lambda action, obj=None: permissions.can(current_user._get_current_object(),
                                                                               action, obj),
                                  nav_items=nav_items, page_url=page_url, unread_notices=unread_notices,

@@ -8,7 +8,7 @@ from datetime import date
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
-from app import audit, guard
+from app import audit, guard, ordering
 from app.errors import Conflict, NotFound, ValidationError
 from app.handover.checks import findings
 from app.handover.management import next_review, review_state
@@ -43,7 +43,7 @@ def build_items(session: Session, person: User, unit: Unit) -> list[HandoverItem
     items: list[HandoverItem] = []
     if unit.is_hq:
         for m in session.scalars(select(Manual).where(Manual.manager_id == person.id, Manual.status == ACTIVE)
-                                 .order_by(Manual.title)):
+                                 .order_by(Manual.title_kana, Manual.title)):
             due = next_review(m)
             state = review_state(m)
             items.append(HandoverItem(
@@ -124,7 +124,7 @@ def successors_for(session: Session, handover: Handover) -> list[User]:
     """Who can take over the manuals: active members of the unit other than the person leaving, and
     the people moving in by the same 人事異動 (before they arrive)."""
     members = list(session.scalars(select(User).where(User.unit_id == handover.unit_id, User.active.is_(True),
-                                                      User.id != handover.user_id).order_by(User.name)))
+                                                      User.id != handover.user_id).order_by(User.name_kana, User.name)))
     known = {u.id for u in members} | {handover.user_id}
     return members + [u for u in incoming(session, handover.unit_id, handover.round_id) if u.id not in known]
 
@@ -235,8 +235,7 @@ def round_dashboard(session: Session, round_id: int | None) -> dict[str, object]
     if round_id:
         overdue_stmt = overdue_stmt.where(Handover.round_id == round_id)
     overdue = list(session.scalars(overdue_stmt))
-    ordered = sorted(groups.items(), key=lambda kv: (kv[0][0] != "hq", -sum(v for k, v in kv[1].items()
-                                                                            if k != CONFIRMED), kv[0][1]))
+    ordered = sorted(groups.items(), key=lambda kv: ordering.group_rank(kv[0][0], kv[0][1]))  # the city's order
     return {"groups": ordered, "totals": totals, "overdue": overdue}
 
 

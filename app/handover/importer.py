@@ -126,7 +126,7 @@ def validate(session: Session, rows: list[dict[str, object]], *, replacing: Tran
     movers = {m.user.id: m for m in moves}
     losing = []
     for manual in session.scalars(select(Manual).where(Manual.manager_id.in_(movers), Manual.status == ACTIVE)
-                                  .order_by(Manual.title)):
+                                  .order_by(Manual.title_kana, Manual.title)):
         move = movers[manual.manager_id]  # type: ignore[index]
         if move.to_unit is None or move.to_unit.id != manual.owner_unit_id:
             losing.append((manual, move.user))
