@@ -23,7 +23,7 @@ from app.notices.models import Notice
 from app.org.models import Unit, User
 from app.revisions.lists import workspace
 from app.rulings import services as rulings
-from app.wareki import today_jst
+from app.wareki import today_jst, wareki
 
 bp = Blueprint("main", __name__)
 
@@ -78,7 +78,7 @@ def panels_for(user: User) -> list[Panel]:
         panels.append(Panel(
             "管理担当のマニュアル（見直し期限）" if due else "管理担当のマニュアル",
             "あなたが管理担当者のマニュアルと、見直し期限が近いものがここに表示されます。",
-            [{"label": m.title, "value": (f"見直し期限 {d.isoformat()}" + ("（超過）" if d < today_jst() else ""))
+            [{"label": m.title, "value": (f"見直し期限 {wareki(d)}" + ("（超過）" if d < today_jst() else ""))
               if d else f"第{m.current_version}版", "url": url_for("handover.manage", slug=m.slug)}
              for m, d in managed[:8]], link=url_for("manuals.index", owner=user.unit_id), link_label="所管マニュアル一覧へ"))
         panels.append(Panel("改正通知の周知状況", "所管マニュアルの改正通知について、各区の確認状況がここに表示されます。", [{
