@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -127,6 +130,20 @@ DETAIL_LABELS: dict[str, str] = {
 }
 
 
+# The time rows are written at: now, except while loading past history (the demo data's 2023–2025
+# approvals are logged on the days they were given).
+_WRITTEN_AT: ContextVar[datetime | None] = ContextVar("audit_written_at", default=None)
+
+
+@contextmanager
+def dated(when: datetime) -> Iterator[None]:
+    token = _WRITTEN_AT.set(when)
+    try:
+        yield
+    finally:
+        _WRITTEN_AT.reset(token)
+
+
 def record(
     session: Session,
     actor: User | None,
@@ -136,6 +153,7 @@ def record(
     **details: Any,
 ) -> AuditEntry:
     entry = AuditEntry(
+        at=_WRITTEN_AT.get() or now_utc(),
         actor_id=actor.id if actor is not None else None,
         actor_name=actor.name if actor is not None else "システム",
         action=action,
