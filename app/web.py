@@ -25,6 +25,7 @@ from app.handover import commands as handover_commands
 from app.handover import permissions as handover_rules
 from app.handover import round_views
 from app.handover import views as handover_views
+from app.help import views as help_views
 from app.manuals import commands as manual_commands
 from app.manuals import diff
 from app.manuals import permissions as manual_rules
@@ -55,7 +56,7 @@ RULES = (manual_rules, revision_rules, ruling_rules, notice_rules, handover_rule
 # Every domain: its pages and its `flask` commands register themselves.
 DOMAINS = (dashboard, org_views, org_commands, manual_views, manual_commands, revision_views, ruling_views,
            ruling_commands, search_views, search_commands, notice_views, notice_commands, handover_views,
-           handover_commands, round_views, directory_views, directory_commands, document_views, event_commands, cli)
+           handover_commands, round_views, directory_views, directory_commands, document_views, event_commands, help_views, cli)
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,7 @@ NAV: list[NavItem] = [
     NavItem("事務引継書", "handover.index", pages=("handover.show", "handover.print_view")),
     NavItem("点検", "handover.checks", "checks.view", pages=("handover.checks",)),
     NavItem("管理", "admin.index", "admin.access"),
+    NavItem("ヘルプ", "help.index", pages=("help.index", "help.role")),
 ]
 
 
