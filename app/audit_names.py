@@ -20,13 +20,16 @@ from app.revisions.models import Revision
 from app.rulings.models import Inquiry
 from app.wareki import wareki
 
-# Codes stored as detail values, in words.
-VALUE_LABELS: dict[str, str] = {
-    **STATE_LABELS, **VERDICTS,
-    "self": "本人", "head": "所属長", "import": "人事異動の取込", "link": "設定用リンク", "roster": "職員名簿",
-    "directory": "ディレクトリ", "ldap": "ディレクトリ", "local": "ローカルアカウント", "new": "新規制定",
-    "obsolete": "廃止", "reflected": "反映した", "not_reflected": "反映しない", "hq": "本庁",
-    "ward": "区役所・総合支所",
+# Codes stored as detail values, in words (per key: "revise" is 改正 as a kind, 改正が必要 as a verdict).
+SOURCES = {"roster": "職員名簿", "directory": "ディレクトリ", "ldap": "ディレクトリ", "import": "人事異動の取込"}
+VALUE_LABELS: dict[str, dict[str, str]] = {
+    "verdict": VERDICTS,
+    "status": STATE_LABELS,
+    "kind": {"revise": "改正", "obsolete": "廃止", "new": "新規制定", "hq": "本庁", "ward": "区役所・総合支所"},
+    "by": {"self": "本人", "head": "所属長", "import": "人事異動の取込"},
+    "via": {"link": "設定用リンク", "local": "ローカルアカウント", **SOURCES},
+    "source": SOURCES,
+    "disposition": {"reflected": "反映した", "not_reflected": "反映しない"},
 }
 
 # The fields of a 職員情報変更 (`changes`), in words.
@@ -49,15 +52,15 @@ def action_label(action: str) -> str:
     return ACTION_LABELS.get(action, "その他の操作")
 
 
-def _value(value: Any, units: dict[int, str]) -> str:
+def _value(value: Any, units: dict[int, str], key: str = "") -> str:
     if value is None or value == "":
         return "（なし）"
     if isinstance(value, bool):
         return "はい" if value else "いいえ"
     if isinstance(value, list | tuple):
-        return "、".join(_value(v, units) for v in value) or "（なし）"
+        return "、".join(_value(v, units, key) for v in value) or "（なし）"
     if isinstance(value, str):
-        return VALUE_LABELS.get(value, value)
+        return VALUE_LABELS.get(key, {}).get(value, value)
     return str(value)
 
 
@@ -79,7 +82,7 @@ def _details(entry: AuditEntry, units: dict[int, str]) -> list[tuple[str, str]]:
     out = []
     for key, value in entry.details_dict.items():
         label = DETAIL_LABELS.get(key, "その他")
-        text = _changes(value, units) if key == "changes" and isinstance(value, dict) else _value(value, units)
+        text = _changes(value, units) if key == "changes" and isinstance(value, dict) else _value(value, units, key)
         out.append((label, text))
     return out
 

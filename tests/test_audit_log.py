@@ -60,3 +60,18 @@ def test_page_names_actions_and_targets(client) -> None:
     assert only.count("<tr>") == 2 and "公布" in only  # the header row and the one 公布
     by_kind = client.get("/admin/audit?object_type=inquiry").get_data(as_text=True)
     assert "照会の登録" in by_kind and "改正案の起案" not in by_kind.split("<table")[1]
+
+
+def test_detail_values_in_words_by_their_key() -> None:
+    from app.audit import AuditEntry
+    from app.audit_names import _details
+
+    entry = AuditEntry(action="revision.create", object_type="revision", object_id="1",
+                       details='{"kind": "revise", "manual": "x"}')
+    assert ("種別", "改正") in _details(entry, {})
+    review = AuditEntry(action="manual.review", object_type="manual", object_id="1", details='{"verdict": "revise"}')
+    assert _details(review, {}) == [("見直しの結果", "改正が必要")]
+    moved = AuditEntry(action="user.update", object_type="user", object_id="1",
+                       details='{"changes": {"unit_id": [3, 5], "is_admin": [false, true]}, "source": "roster"}')
+    assert _details(moved, {3: "青葉区 総務課", 5: "泉区 総務課"}) == [
+        ("変更内容", "所属: 青葉区 総務課 → 泉区 総務課、システム管理者: いいえ → はい"), ("取込元", "職員名簿")]
