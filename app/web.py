@@ -3,6 +3,7 @@ commands (each registers itself with `init_app`), template helpers and error pag
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from app.handover import permissions as handover_rules
 from app.handover import round_views
 from app.handover import views as handover_views
 from app.handover.models import HandoverState
+from app.help import views as help_views
 from app.manuals import commands as manual_commands
 from app.manuals import diff
 from app.manuals import permissions as manual_rules
@@ -65,7 +67,7 @@ PANELS = (revision_panels, notice_panels, ruling_panels, handover_panels, org_pa
 # Every domain: its pages and its `flask` commands register themselves.
 DOMAINS = (dashboard, org_views, org_commands, manual_views, manual_commands, revision_views, ruling_views,
            ruling_commands, search_views, search_commands, notice_views, notice_commands, handover_views,
-           handover_commands, round_views, directory_views, directory_commands, document_views, event_commands, cli)
+           handover_commands, round_views, directory_views, directory_commands, document_views, event_commands, help_views, cli)
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,7 @@ NAV: list[NavItem] = [
     NavItem("事務引継書", "handover.index", pages=("handover.show", "handover.print_view")),
     NavItem("点検", "handover.checks", "checks.view", pages=("handover.checks",)),
     NavItem("管理", "admin.index", "admin.access"),
+    NavItem("ヘルプ", "help.index", pages=("help.index", "help.role")),
 ]
 
 
@@ -136,6 +139,11 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["shinkyu_blocks"] = diff.blocks
     app.jinja_env.filters["wareki"] = wareki
     app.jinja_env.filters["wareki_datetime"] = wareki_datetime
+    # Jinja's own groupby sorts by the key (code point order: 宮城総合支所 before 宮城野区); this one
+    # keeps the list's order, which is the city's (app.ordering).
+    app.jinja_env.filters["groups_in_order"] = lambda items, attr: [
+        (key, list(group)) for key, group in itertools.groupby(items, key=lambda i: getattr(i, attr, None)
+                                                                if not isinstance(i, dict) else i.get(attr))]
     app.jinja_env.globals.update(can=lambda action, obj=None: permissions.can(current_user._get_current_object(),
                                                                               action, obj),
                                  nav_items=nav_items, page_url=page_url, unread_notices=unread_notices,
@@ -201,8 +209,14 @@ def _register_error_pages(app: Flask) -> None:
             405: "この画面ではその操作はできません。",
             403: "この操作を行う権限がありません。",
             400: "リクエストの内容が正しくありません。",
+            401: "ログインしてください。",
+            410: "このページは削除されました。",
+            415: "この形式のデータは受け付けません。",
+            429: "短時間に操作が集中しました。しばらく待ってから、もう一度お試しください。",
+            503: "ただいま利用できません。しばらく待ってから、もう一度お試しください。",
         }
-        return error_response(status, messages.get(status, err.description or "エラーが発生しました。"))
+        # Never Werkzeug's own (English) description: every error page reads in Japanese.
+        return error_response(status, messages.get(status, "リクエストを処理できませんでした。"))
 
     @app.errorhandler(Exception)
     def unexpected(err: Exception):  # type: ignore[no-untyped-def]

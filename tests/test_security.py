@@ -85,6 +85,7 @@ def get_spec(w: dict) -> list[tuple[str, set[str]]]:
         ("/admin/handovers", {"admin"}), (f"/admin/users/{user('aoba.tanto').id}", {"admin"}),
         ("/admin/roster", {"admin"}), ("/admin/directory", {"admin"}), (f"/admin/rounds/{w['round'].id}", {"admin"}),
         (f"/admin/units/{user('aoba.tanto').unit_id}", {"admin"}),
+        ("/help/", EVERYONE), ("/help/ward-head", EVERYONE),
     ]
 
 

@@ -30,7 +30,7 @@ def managed_manuals(user: User, shared: dict[str, Any]) -> list[Panel]:
     return [Panel(
         "管理担当のマニュアル（見直し期限）" if due else "管理担当のマニュアル",
         "あなたが管理担当者のマニュアルと、見直し期限が近いものがここに表示されます。",
-        [{"label": m.title, "value": (f"見直し期限 {wareki(d, with_seireki=False)}" + ("（超過）" if d < today else ""))
+        [{"label": m.title, "value": (f"見直し期限 {wareki(d)}" + ("（超過）" if d < today else ""))
           if d else f"第{m.current_version}版", "url": url_for("handover.manage", slug=m.slug)}
          for m, d in managed[:8]], link=url_for("manuals.index", owner=user.unit_id), link_label="所管マニュアル一覧へ")]
 

@@ -23,6 +23,7 @@ class Manual(Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     slug: Mapped[str] = mapped_column(String(80), unique=True)
     title: Mapped[str] = mapped_column(String(200))
+    title_kana: Mapped[str] = mapped_column(String(200), default="", index=True)  # 50音順 key (app.ordering)
     owner_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
     manager_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     status: Mapped[str] = mapped_column(String(16), default=UNPUBLISHED, index=True)

@@ -42,9 +42,9 @@ def manuals_query(
         like = f"%{q.strip()}%"
         stmt = stmt.where(Manual.title.ilike(like) | Manual.slug.ilike(like))
     if sort == "revised":
-        stmt = stmt.order_by(Manual.last_published_at.desc(), Manual.title)
+        stmt = stmt.order_by(Manual.last_published_at.desc(), Manual.title_kana, Manual.title)
     else:
-        stmt = stmt.order_by(Manual.title, Manual.id)
+        stmt = stmt.order_by(Manual.title_kana, Manual.title, Manual.id)
     return stmt
 
 

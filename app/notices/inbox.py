@@ -101,7 +101,7 @@ def read_status(session: Session, notice: Notice) -> list[tuple[User, datetime |
     """Every active member of the unit with the time they opened the notice (None: not yet)."""
     reads = pairs(session, select(NoticeRead.user_id, NoticeRead.read_at).where(NoticeRead.notice_id == notice.id))
     users = session.scalars(select(User).where(User.unit_id == notice.unit_id, User.active.is_(True))
-                            .order_by(User.name))
+                            .order_by(User.name_kana, User.name))
     return [(u, reads.get(u.id)) for u in users]
 
 

@@ -142,7 +142,9 @@ def usage():  # type: ignore[no-untyped-def]
     if fmt in ("csv", "xlsx"):
         rows: list[list[object]] = [["マニュアル", "識別名", "区役所・総合支所", "月", "閲覧数"]]
         for row in table:
-            for (office, month), views in sorted(row["cells"].items()):  # type: ignore[attr-defined]
+            rank = {o: i for i, o in enumerate(offices)}  # the city's order of the ward offices
+            cells = sorted(row["cells"].items(), key=lambda c: (rank.get(c[0][0], len(rank)), c[0]))  # type: ignore[attr-defined]
+            for (office, month), views in cells:
                 rows.append([row["title"], row["slug"], office, month, views])
         rows += [[], ["該当なし検索語", "区役所・総合支所", "回数", "最終"]]
         rows += [[q, o, n, str(last)[:16]] for q, o, n, last in gaps]

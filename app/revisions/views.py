@@ -10,6 +10,7 @@ from wtforms.fields.choices import SelectChoice
 
 from app.errors import ValidationError
 from app.extensions import db
+from app.forms import validated
 from app.manuals import diff
 from app.manuals import services as manuals
 from app.manuals.document import parse
@@ -108,8 +109,7 @@ def new_manual():  # type: ignore[no-untyped-def]
 def open_revision(slug: str):  # type: ignore[no-untyped-def]
     manual = manuals.get_manual(db.session, current_user, slug)
     kind = ABOLISH if request.form.get("kind") == "obsolete" else REVISE
-    if not DecisionForm().validate_on_submit():
-        abort(400)
+    validated(DecisionForm())
     others = drafting.open_drafts(db.session, manual)
     revision = drafting.open_revision(db.session, current_user, manual, kind=kind)
     if others:
@@ -231,8 +231,7 @@ def consult(revision_id: int):  # type: ignore[no-untyped-def]
 @back_to("revisions.show", revision_id="revision_id")
 def comment(revision_id: int):  # type: ignore[no-untyped-def]
     # The anchor is checked by the service against the draft's headings.
-    if not DecisionForm().validate_on_submit():
-        abort(400)
+    validated(DecisionForm())
     revision = _revision(revision_id)
     consultation.add_comment(db.session, current_user, revision, anchor=request.form.get("anchor", ""),
                              body=request.form.get("body", ""))
@@ -243,8 +242,7 @@ def comment(revision_id: int):  # type: ignore[no-untyped-def]
 @back_to("revisions.show", revision_id="revision_id")
 def dispose(revision_id: int, comment_id: int):  # type: ignore[no-untyped-def]
     form = DispositionForm()
-    if not form.validate_on_submit():
-        abort(400)
+    validated(form)
     revision = _revision(revision_id)
     comment_row = db.session.get(ConsultationComment, comment_id)
     if comment_row is None or comment_row.revision_id != revision_id:
@@ -257,8 +255,7 @@ def dispose(revision_id: int, comment_id: int):  # type: ignore[no-untyped-def]
 @bp.post("/revisions/<int:revision_id>/submit")
 @back_to("revisions.show", revision_id="revision_id")
 def submit(revision_id: int):  # type: ignore[no-untyped-def]
-    if not DecisionForm().validate_on_submit():
-        abort(400)
+    validated(DecisionForm())
     unit_id = request.form.get("consult_unit", type=int) or 0
     consult_unit = org.get_unit(db.session, unit_id) if unit_id else None
     route.submit(db.session, current_user, _revision(revision_id), consult_unit=consult_unit,
@@ -271,8 +268,7 @@ def submit(revision_id: int):  # type: ignore[no-untyped-def]
 def decide(revision_id: int, decision: str):  # type: ignore[no-untyped-def]
     """The three decisions on a revision share one form (a comment) and one route."""
     form = DecisionForm()
-    if not form.validate_on_submit():
-        abort(400)
+    validated(form)
     revision = _revision(revision_id)
     comment = form.comment.data or ""
     if decision == "return":
@@ -306,8 +302,7 @@ def resolve(revision_id: int):  # type: ignore[no-untyped-def]
     if found is None:
         return render_template("revisions/resolve.html", revision=revision, conflicts=None, passages=[], form=form)
     if request.method == "POST":
-        if not form.validate_on_submit():
-            abort(400)
+        validated(form)
         fields = {str(f["name"]): request.form.get(f"field-{f['name']}", "") for f in found.fields}
         passages = [(request.form.get(f"passage-{i}", ""), request.form.get(f"edit-{i}", ""))
                     for i in range(len(found.hunks))]

@@ -1,15 +1,15 @@
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
+from app.forms import TebikiForm
 from app.org.structure import SECTION_KINDS
 from app.revisions.forms import MultiCheckboxField
 from app.rulings.models import KINDS, URGENCIES
 
 
-class InquiryForm(FlaskForm):
+class InquiryForm(TebikiForm):
     kind = SelectField("種別", choices=[(k, k) for k in KINDS])
     subject = StringField("件名", validators=[DataRequired("件名を入力してください。"), Length(max=200)])
     body = TextAreaField("照会内容", validators=[DataRequired("照会内容を入力してください。"), Length(max=10_000)])
@@ -19,7 +19,7 @@ class InquiryForm(FlaskForm):
     owner_unit = SelectField("照会先（所管課）", coerce=int, choices=[], validate_choice=False)
 
 
-class AnswerForm(FlaskForm):
+class AnswerForm(TebikiForm):
     answer = TextAreaField("回答", validators=[Length(max=10_000)])
     basis = TextAreaField("根拠（法令の条項・マニュアルの該当箇所）", validators=[Length(max=2000)])
     tags = StringField("タグ（「、」区切り）", validators=[Length(max=300)])
@@ -28,6 +28,6 @@ class AnswerForm(FlaskForm):
                                          choices=[(s, s) for s in SECTION_KINDS])
 
 
-class NoteForm(FlaskForm):
+class NoteForm(TebikiForm):
     comment = TextAreaField("コメント", validators=[Length(max=2000)])
     version = StringField("版")

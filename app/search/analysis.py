@@ -147,3 +147,16 @@ def snippet(text: str, query_terms: set[str], width: int = 120, *, prefix: bool 
 
 def _squash(text: str) -> str:
     return re.sub(r"\s+", " ", text)
+
+
+@lru_cache(maxsize=8192)
+def reading(text: str) -> str:
+    """The reading in katakana (Sudachi's reading forms; symbols and spaces dropped), for 50音順.
+    Cached: titles and names are read again and again."""
+    out = []
+    for chunk in _chunks(unicodedata.normalize("NFKC", text)[:400]):
+        for m in _tokenizer().tokenize(chunk):
+            if m.part_of_speech()[0] in ("補助記号", "空白"):
+                continue
+            out.append(m.reading_form() or m.surface())
+    return "".join(out)
