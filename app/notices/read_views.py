@@ -14,6 +14,7 @@ from app.notices import inbox as notices_inbox
 from app.notices import quiz, reading
 from app.org.forms import ConfirmForm
 from app.rulings.models import Inquiry
+from app.usage.services import count_view
 from app.webutil import back_to, login_required_for
 
 bp = Blueprint("notice_read", __name__, url_prefix="/notices")
@@ -29,6 +30,7 @@ def _content(notice):  # type: ignore[no-untyped-def]
     if notice.ruling_id:
         return {"ruling": db.session.get(Inquiry, notice.ruling_id)}
     manual = manuals.get_manual(db.session, current_user, db.session.get(Manual, notice.manual_id).slug)
+    count_view(db.session, current_user, "manual", manual.id)  # a page view for the usage figures, as the manual pages
     if notice.kind == "改正" and notice.number and notice.number > 1 and not notice.campaign_id:
         new, old, sections = manuals.compare_versions(db.session, manual, notice.number, notice.number - 1)
         return {"manual": manual, "new": new, "old": old, "sections": sections}
