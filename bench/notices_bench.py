@@ -76,9 +76,7 @@ def main() -> None:
               f"median {statistics.median(fanout_ms):.0f} ms, max {max(fanout_ms):.0f} ms (5 runs)")
 
         # A real revision notice for the matrix: link notices to a revision id like publishing does.
-        from app.revisions.models import Revision
-
-        from app.revisions.models import Question
+        from app.revisions.models import Question, Revision
 
         rev = Revision(manual_id=manual.id, kind="revise", state="published", number=9, reason="x", head_commit="",
                        drafter_id=db.session.scalar(select(User.id)), significance="major")

@@ -229,3 +229,65 @@ def test_campaign_reconfirms_a_manual_with_the_same_machinery() -> None:
     reading.acknowledge(db.session, user("aoba.tanto"), notice)
     assert unit_notice(revision, "青葉区 保険年金課").status == PENDING  # the revision's notice is apart
     assert notice_figures.sent_publications(db.session, user("hq.tanto"))[0][0].campaign_id == campaign.id
+
+
+def test_the_head_exports_who_has_not_confirmed_and_campaigns_renew_yearly(client) -> None:
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    revision = publish(make_manual(), "major", [Q1])
+    notice = unit_notice(revision, "青葉区 保険年金課")
+    reading.acknowledge(db.session, user("aoba.tanto"), notice)
+    db.session.commit()
+    login(client, "aoba.tanto")
+    assert client.get(f"/notices/{notice.id}/people.xlsx").status_code == 403  # staff: not the list of others
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/dashboard")})
+    login(client, "aoba.kacho")
+    ws = load_workbook(BytesIO(client.get(f"/notices/{notice.id}/people.xlsx").data)).active
+    rows = {r[2]: r[4] for r in ws.iter_rows(min_row=2, values_only=True)}
+    assert rows == {"田中 陽子": "確認済", "伊藤 大輔": "未読", user("aoba.hoken.kakaricho").name: "未読"}
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/dashboard")})
+    login(client, "hq.kacho")
+    due = (today_jst() + timedelta(days=20)).isoformat()
+    resp = post(client, "/notices/campaigns/", {"manual_id": revision.manual_id, "due_date": due,
+                                                 "sections": "保険年金課", "audience_fixed_term": "exclude"},
+                follow_redirects=True)
+    assert "年度の再確認）」を開始しました" in resp.get_data(as_text=True)
+    page = client.get("/notices/campaigns/").get_data(as_text=True)
+    assert "翌年度も実施" in page
+    (first,) = campaigns.campaigns(db.session, user("hq.kacho"))
+    nxt = campaigns.next_year(first.due_date)
+    post(client, "/notices/campaigns/", {"manual_id": first.manual_id, "due_date": nxt.isoformat(), "sections": "保険年金課",
+                                         "audience_fixed_term": "exclude"})
+    second, _ = campaigns.campaigns(db.session, user("hq.kacho"))
+    assert second.due_date == nxt and campaigns.audience_of(second).fixed_term == "exclude"
+
+
+def test_migration_carries_old_reads_into_receipts(tmp_path) -> None:
+    from flask_migrate import upgrade
+    from sqlalchemy import text
+
+    from app import create_app
+    from tests.conftest import make_config
+
+    app = create_app(make_config(f"sqlite:///{tmp_path / 'm.db'}", tmp_path))
+    with app.app_context():
+        upgrade(revision="0014")
+        run = db.session.execute
+        run(text("INSERT INTO units (id, kind, group_name, section, name, sort_order, active, created_at) VALUES "
+                 "(1, 'ward', '青葉区', '保険年金課', '青葉区 保険年金課', 0, 1, '2026-01-01')"))
+        for uid, active in ((1, 1), (2, 1), (3, 0)):
+            run(text("INSERT INTO users (id, login, name, unit_id, position, is_admin, active, password_hash, "
+                     "local_login, deactivated_by_sync, is_fixed_term, session_version, created_at) VALUES "
+                     f"({uid}, 'u{uid}', 'U{uid}', 1, '担当', 0, {active}, 'x', 0, 0, 0, 1, '2026-01-01')"))
+        run(text("INSERT INTO notices (id, unit_id, kind, title, reason, summary, owner_copy, status, "
+                 "confirmed_by_name, confirmed_by_position, confirm_comment, created_at) VALUES "
+                 "(1, 1, '改正', 't', '', '', 0, 'pending', '', '', '', '2026-01-01')"))
+        run(text("INSERT INTO notice_reads (notice_id, user_id, read_at) VALUES (1, 1, '2026-01-02')"))
+        db.session.commit()
+        upgrade()
+        rows = run(text("SELECT user_id, read_at IS NOT NULL FROM notice_receipts ORDER BY user_id")).all()
+        assert [tuple(r) for r in rows] == [(1, 1), (2, 0)]  # the inactive account gets none
+        db.session.remove()
+        db.engine.dispose()

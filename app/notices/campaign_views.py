@@ -38,7 +38,8 @@ def index():  # type: ignore[no-untyped-def]
     require(current_user, "notice.campaign", None)
     return render_template("notices/campaigns.html", campaigns=notice_campaigns.campaigns(db.session, current_user),
                            manuals=notice_campaigns.manuals_to_choose(db.session, current_user), form=ConfirmForm(),
-                           sections=SECTION_KINDS, duty_tags=duty_tag_choices(db.session))
+                           sections=SECTION_KINDS, duty_tags=duty_tag_choices(db.session),
+                           next_year=notice_campaigns.next_year, audience_of=notice_campaigns.audience_of)
 
 
 @bp.post("/")

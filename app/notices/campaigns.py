@@ -45,7 +45,7 @@ def launch(session: Session, user: User, manual: Manual, *, due_date: date | Non
                                                          ManualVersion.number == manual.current_version))
     assert version is not None
     campaign = Campaign(manual_id=manual.id, revision_id=version.revision_id, number=version.number,
-                        title=f"{manual.title}（{today_jst().year}年度の再確認）", due_date=due_date,
+                        title=f"{manual.title}（{fiscal_year(today_jst())}年度の再確認）", due_date=due_date,
                         sections="\n".join(sections), audience=json.dumps(audience.to_dict(), ensure_ascii=False),
                         owner_unit_id=manual.owner_unit_id, created_by_id=user.id)
     session.add(campaign)
@@ -73,3 +73,20 @@ def manuals_to_choose(session: Session, user: User) -> list[Manual]:
     if not user.is_admin:
         stmt = stmt.where(Manual.owner_unit_id == user.unit_id)
     return [m for m in session.scalars(stmt) if not m.is_obsolete]
+
+
+def fiscal_year(day: date) -> int:
+    """The city's 年度 (April to March)."""
+    return day.year if day.month >= 4 else day.year - 1
+
+
+def next_year(day: date) -> date:
+    """The same due date a year later (29 February becomes 28 February)."""
+    try:
+        return day.replace(year=day.year + 1)
+    except ValueError:
+        return day.replace(year=day.year + 1, day=28)
+
+
+def audience_of(campaign: Campaign) -> Audience:
+    return Audience.from_dict(json.loads(campaign.audience) if campaign.audience else None)

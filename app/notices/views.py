@@ -19,6 +19,7 @@ from flask import (
 from flask_login import current_user
 
 from app import tables
+from app.errors import PermissionDenied
 from app.extensions import db
 from app.notices import (
     campaign_views,
@@ -86,6 +87,15 @@ def show(notice_id: int):  # type: ignore[no-untyped-def]
         can_confirm=can_confirm, can_withdraw=can(current_user, "notice.withdraw", notice), form=ConfirmForm(),
         overdue=notices_inbox.is_overdue(notice), chiefs=chiefs,
         delegates=notices_inbox.delegates(db.session, current_user.unit_id))
+
+
+@bp.get("/<int:notice_id>/people.<any(xlsx, csv):fmt>")
+def people_export(notice_id: int, fmt: str):  # type: ignore[no-untyped-def]
+    """Who the notice is for and the step each reached: for the section's 所属長 (and 本庁)."""
+    notice = notices_inbox.get_notice(db.session, current_user, notice_id)
+    if notice.unit_id == current_user.unit_id and not (current_user.is_head or can(current_user, "notice.confirm", notice)):
+        raise PermissionDenied("職員ごとの確認状況は所属長（課長）が出力できます。")
+    return _export(understanding.people_rows(db.session, [notice]), f"shuchi-notice-{notice.id}", fmt)
 
 
 @bp.get("/<int:notice_id>/open")
