@@ -20,7 +20,7 @@ from app.org.models import User
 from app.org.permissions import require
 from app.org.targeting import Audience
 from app.revisions.models import MAJOR
-from app.wareki import today_jst, wareki
+from app.wareki import era_year, today_jst, wareki
 
 KIND = "再確認"
 
@@ -45,7 +45,7 @@ def launch(session: Session, user: User, manual: Manual, *, due_date: date | Non
                                                          ManualVersion.number == manual.current_version))
     assert version is not None
     campaign = Campaign(manual_id=manual.id, revision_id=version.revision_id, number=version.number,
-                        title=f"{manual.title}（{fiscal_year(today_jst())}年度の再確認）", due_date=due_date,
+                        title=f"{manual.title}（{nendo(today_jst())}の再確認）", due_date=due_date,
                         sections="\n".join(sections), audience=json.dumps(audience.to_dict(), ensure_ascii=False),
                         owner_unit_id=manual.owner_unit_id, created_by_id=user.id)
     session.add(campaign)
@@ -78,6 +78,13 @@ def manuals_to_choose(session: Session, user: User) -> list[Manual]:
 def fiscal_year(day: date) -> int:
     """The city's 年度 (April to March)."""
     return day.year if day.month >= 4 else day.year - 1
+
+
+def nendo(day: date) -> str:
+    """「令和8年度」: the 年度 in 和暦, as the city writes it."""
+    fy = fiscal_year(day)
+    era = era_year(date(fy, 4, 1))
+    return f"{era[0]}{'元' if era[1] == 1 else era[1]}年度" if era else f"{fy}年度"
 
 
 def next_year(day: date) -> date:

@@ -84,7 +84,8 @@ def matrix(session: Session, user: User, *, revision_id: int | None = None, ruli
     # One grouped query over the receipts, whatever the number of people.
     counts = {row[0]: row[1:] for row in session.execute(
         select(Receipt.notice_id, func.count(Receipt.id), func.count(Receipt.read_at), func.count(Receipt.acknowledged_at),
-               func.count(Receipt.passed_at)).where(Receipt.notice_id.in_(ids)).group_by(Receipt.notice_id))}
+               func.count(Receipt.passed_at)).join(User, User.id == Receipt.user_id)
+        .where(Receipt.notice_id.in_(ids), User.active.is_(True)).group_by(Receipt.notice_id))}  # who left: not counted
     cells = {}
     for n in ward:
         members, readers, acknowledged, passed = counts.get(n.id, (0, 0, 0, 0))

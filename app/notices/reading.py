@@ -11,16 +11,17 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from sqlalchemy import func, insert, literal, select, update
+from sqlalchemy import case, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from app import audit
 from app.errors import Conflict, PermissionDenied, ValidationError
 from app.notices.models import SUPERSEDED, Notice, Receipt
-from app.org.models import User
+from app.org.models import POSITIONS, User
 from app.org.targeting import Audience, member_select
 from app.wareki import now_utc
 
+RANK = case({p: -i for i, p in enumerate(POSITIONS)}, value=User.position, else_=0)  # 課長, 係長, 担当
 UNREAD, READ, ACKNOWLEDGED, PASSED = "unread", "read", "acknowledged", "passed"
 PERSON_LABELS = {UNREAD: "未読", READ: "既読", ACKNOWLEDGED: "確認済", PASSED: "理解度確認済"}
 
@@ -112,7 +113,7 @@ def people(session: Session, notice: Notice) -> list[tuple[User, Receipt]]:
     """Everyone the notice is for, with their evidence (the section's members as delivered)."""
     return [(u, r) for u, r in session.execute(
         select(User, Receipt).join(Receipt, Receipt.user_id == User.id)
-        .where(Receipt.notice_id == notice.id).order_by(User.position.desc(), User.login))]
+        .where(Receipt.notice_id == notice.id, User.active.is_(True)).order_by(RANK, User.login))]
 
 
 def state_counts(rows: list[tuple[User, Receipt]]) -> dict[str, int]:

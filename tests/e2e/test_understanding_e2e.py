@@ -126,3 +126,44 @@ def test_understanding_from_drafting_to_the_improvement_list(page) -> None:
     expect(candidates).to_contain_text("申請の審査は、いつまでに決定しますか？")
     expect(candidates).to_contain_text("1 / 1区")
     shot(page, "understanding-improvement")
+
+
+def test_urgent_banner_and_annual_campaign(page) -> None:
+    from tests.test_notices_understanding import publish
+
+    manual = make_manual("kojin-joho", "個人情報の取扱い テスト手引き")
+    publish(manual, "urgent")
+    ui_login(page, "aoba.tanto")
+    banner = page.get_by_test_id("urgent-banner")
+    expect(banner).to_contain_text("緊急の改正通知があります")
+    shot(page, "urgent-banner")
+    banner.get_by_role("link").first.click()
+    page.get_by_role("button", name="内容を確認しました").click()
+    page.get_by_role("link", name="ダッシュボード").click()
+    expect(page.get_by_test_id("urgent-banner")).to_have_count(0)  # gone once confirmed
+    ui_logout(page)
+
+    ui_login(page, "hq.kacho")
+    page.get_by_role("navigation", name="メインメニュー").get_by_role("link", name="通知").click()
+    page.get_by_role("link", name="年次の再確認").click()
+    page.get_by_label("マニュアル", exact=True).select_option(label="個人情報の取扱い テスト手引き（第2版）")
+    page.get_by_label("期限", exact=True).fill("2027-03-31")
+    page.get_by_label("会計年度任用職員").select_option("include")
+    page.get_by_role("button", name="再確認を始める").click()
+    expect(page.get_by_text("年度の再確認）」を開始しました")).to_be_visible()
+    expect(page.get_by_test_id("matrix").locator('td[data-office="青葉区"]')).to_contain_text("未読 3")
+    shot(page, "campaign-matrix")
+    page.goto("/notices/campaigns/")
+    expect(page.get_by_role("button", name="翌年度も実施（期限 令和10年3月31日）")).to_be_visible()
+    shot(page, "campaigns")
+    ui_logout(page)
+
+    ui_login(page, "aoba.tanto")
+    page.get_by_role("navigation", name="メインメニュー").get_by_role("link", name="通知").click()
+    row = page.get_by_test_id("notice-row").filter(has_text="年度の再確認")
+    row.get_by_role("link").click()
+    page.get_by_role("link", name="マニュアルを開く").click()
+    expect(page.get_by_text("既読として記録しました。")).to_be_visible()
+    page.get_by_role("button", name="内容を確認しました").click()
+    expect(page.get_by_test_id("my-state")).to_have_text("確認済")
+    shot(page, "campaign-read")
