@@ -265,7 +265,7 @@ def test_the_head_exports_who_has_not_confirmed_and_campaigns_renew_yearly(clien
 
 
 def test_migration_carries_old_reads_into_receipts(tmp_path) -> None:
-    from flask_migrate import upgrade
+    from flask_migrate import downgrade, upgrade
     from sqlalchemy import text
 
     from app import create_app
@@ -289,5 +289,10 @@ def test_migration_carries_old_reads_into_receipts(tmp_path) -> None:
         upgrade()
         rows = run(text("SELECT user_id, read_at IS NOT NULL FROM notice_receipts ORDER BY user_id")).all()
         assert [tuple(r) for r in rows] == [(1, 1), (2, 0)]  # the inactive account gets none
+        db.session.commit()
+        downgrade(revision="0014")  # and back: the reads return to notice_reads
+        assert run(text("SELECT notice_id, user_id FROM notice_reads")).all() == [(1, 1)]
+        db.session.commit()
+        upgrade()
         db.session.remove()
         db.engine.dispose()
