@@ -48,21 +48,81 @@ class Notice(Model):
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     confirm_comment: Mapped[str] = mapped_column(Text, default="")
     last_reminded_on: Mapped[date | None] = mapped_column(Date)
+    # Copied from the revision when delivered (issue 17): 軽微 / 重要 / 緊急 and who in the section it is for.
+    significance: Mapped[str] = mapped_column(String(8), default="minor", server_default="minor")
+    audience: Mapped[str] = mapped_column(Text, default="", server_default="")
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("notice_campaigns.id"), index=True)
+    # The last withdrawn 周知済 (the audit log keeps every one).
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    withdrawn_by_name: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    withdraw_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc, index=True)
 
     unit: Mapped[Unit] = relationship(lazy="joined")
 
+    @property
+    def needs_acknowledgement(self) -> bool:
+        """重要・緊急: each targeted person confirms 「内容を確認しました」."""
+        return self.significance in ("major", "urgent") and not self.owner_copy
 
-class NoticeRead(Model):
-    """A person opened the notice (or the revision it links to)."""
+    @property
+    def significance_label(self) -> str:
+        return {"major": "重要", "urgent": "緊急"}.get(self.significance, "軽微")
 
-    __tablename__ = "notice_reads"
+
+class Receipt(Model):
+    """One targeted person's evidence for one notice (written at delivery for everyone targeted).
+
+    dismissed_at: 「すべて既読にする」 — clears the badge, is no evidence of anything;
+    read_at: the person's browser showed the content (新旧対照表 or the version) and posted it back;
+    acknowledged_at: 「内容を確認しました」 on that page (重要・緊急), bound to the notice's version;
+    passed_at: every 理解度確認 question answered correctly (after any number of attempts)."""
+
+    __tablename__ = "notice_receipts"
     __table_args__ = (UniqueConstraint("notice_id", "user_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     notice_id: Mapped[int] = mapped_column(ForeignKey("notices.id"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    read_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
+    dismissed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    passed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class Answer(Model):
+    """One answer to one 理解度確認 question in one attempt (every attempt is kept)."""
+
+    __tablename__ = "notice_answers"
+    __table_args__ = (Index("ix_notice_answers_question", "question_id", "attempt"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("notices.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    question_id: Mapped[int] = mapped_column(ForeignKey("revision_questions.id"))
+    attempt: Mapped[int] = mapped_column(Integer)
+    choice: Mapped[int] = mapped_column(Integer)
+    correct: Mapped[bool] = mapped_column(Boolean)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
+
+
+class Campaign(Model):
+    """An annual re-confirmation of a manual: the same notices, receipts and reminders as a revision."""
+
+    __tablename__ = "notice_campaigns"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    manual_id: Mapped[int] = mapped_column(ForeignKey("manuals.id"), index=True)
+    revision_id: Mapped[int | None] = mapped_column(ForeignKey("revisions.id"))  # whose questions are asked
+    number: Mapped[int] = mapped_column(Integer)  # the version to confirm
+    title: Mapped[str] = mapped_column(String(300))
+    due_date: Mapped[date] = mapped_column(Date)
+    sections: Mapped[str] = mapped_column(Text, default="")  # one section kind a line
+    audience: Mapped[str] = mapped_column(Text, default="")
+    owner_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
 
 
 class ConfirmDelegate(Model):

@@ -44,6 +44,14 @@ REVIEW = "審査"
 CONSULT = "合議"
 DECIDE = "決裁"
 
+# Significance of a revision (issue 17), chosen by the drafter and approved with the revision.
+MINOR = "minor"  # 軽微: the notice only (the 所属長 confirms 周知済 for the section)
+MAJOR = "major"  # 重要: each targeted person confirms 「内容を確認しました」 on the 新旧対照表
+URGENT = "urgent"  # 緊急: as 重要, with a short due date, daily reminders and a dashboard banner
+SIGNIFICANCE_LABELS = {MINOR: "軽微", MAJOR: "重要", URGENT: "緊急"}
+URGENT_DUE_DAYS = 3
+MAX_QUESTIONS = 5
+
 
 class Revision(Model):
     """A change to what wards read: drafted, optionally consulted, approved, then published."""
@@ -68,6 +76,9 @@ class Revision(Model):
     conflict_data: Mapped[str | None] = mapped_column(Text)
     notice_due_days: Mapped[int] = mapped_column(Integer, default=14)  # 周知確認の期限（公布から）
     retroactive: Mapped[bool] = mapped_column(Boolean, default=False)  # 施行日 before 公布, confirmed (遡及適用)
+    significance: Mapped[str] = mapped_column(String(8), default=MINOR, server_default=MINOR)
+    # Who in each target section the notice is for: app.org.targeting.Audience as JSON ("" = everyone).
+    audience: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -91,6 +102,10 @@ class Revision(Model):
     @property
     def kind_label(self) -> str:
         return KIND_LABELS[self.kind]
+
+    @property
+    def significance_label(self) -> str:
+        return SIGNIFICANCE_LABELS.get(self.significance, "軽微")
 
     @property
     def is_open(self) -> bool:
@@ -194,3 +209,23 @@ class ConsultationComment(Model):
     @property
     def disposition_label(self) -> str:
         return {"reflected": "反映した", "not_reflected": "反映しない"}.get(self.disposition or "", "未対応")
+
+
+class Question(Model):
+    """One 理解度確認 question of a 重要/緊急 revision: drafted with it, reviewed and approved with it."""
+
+    __tablename__ = "revision_questions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    revision_id: Mapped[int] = mapped_column(ForeignKey("revisions.id"), index=True)
+    order: Mapped[int] = mapped_column(Integer, default=0)
+    prompt: Mapped[str] = mapped_column(Text)
+    choices: Mapped[str] = mapped_column(Text)  # one choice a line
+    correct: Mapped[int] = mapped_column(Integer)  # index into choices, from 0
+    explanation: Mapped[str] = mapped_column(Text, default="")
+    anchor: Mapped[str] = mapped_column(String(200), default="")  # the section the explanation cites
+    heading: Mapped[str] = mapped_column(String(200), default="")
+
+    @property
+    def choice_list(self) -> list[str]:
+        return self.choices.split("\n")

@@ -18,7 +18,8 @@ from app.markdown import render, split_sections
 from app.org import services as org
 from app.org.models import HQ
 from app.org.permissions import can, require, require_visible
-from app.revisions import base, consultation, drafting, lists, route
+from app.org.targeting import duty_tag_choices
+from app.revisions import base, consultation, drafting, lists, questions, route
 from app.revisions.forms import (
     CommentForm,
     ConsultForm,
@@ -33,8 +34,11 @@ from app.revisions.models import (
     ABOLISH,
     EDITABLE_STATES,
     EVENT_LABELS,
+    MAX_QUESTIONS,
     NEW,
     REVISE,
+    SIGNIFICANCE_LABELS,
+    URGENT_DUE_DAYS,
     ConsultationComment,
     Revision,
 )
@@ -63,7 +67,23 @@ def _fields(form: DraftForm) -> drafting.DraftFields:
         effective=form.effective.data, review_months=form.review_months.data or 12,
         body=(form.body.data or "").replace("\r\n", "\n"), reason=form.reason.data or "",
         summary=form.summary.data or "",
+        understanding=questions.from_form(request.form) if "significance" in request.form else None,
     )
+
+
+def _understanding(revision: Revision | None, body: str) -> dict[str, object]:
+    """The significance / audience / questions part of the editor: what was typed, or what is stored."""
+    if request.method == "POST" and "significance" in request.form:
+        u = questions.from_form(request.form)
+    elif revision is not None:
+        u = questions.Understanding(revision.significance, questions.audience_of(revision), [
+            questions.QuestionDraft(q.prompt, q.choice_list, q.correct, q.explanation, q.anchor)
+            for q in questions.questions_of(db.session, revision)])
+    else:
+        u = questions.Understanding()
+    return {"u": u, "audience": u.audience, "duty_tags": duty_tag_choices(db.session),
+            "headings": [(s.anchor, s.heading) for s in split_sections(body) if s.anchor],
+            "significance_labels": SIGNIFICANCE_LABELS, "max_questions": MAX_QUESTIONS}
 
 
 def _form_errors(form: DraftForm) -> None:
@@ -101,7 +121,8 @@ def new_manual():  # type: ignore[no-untyped-def]
             return redirect(url_for("revisions.show", revision_id=revision.id))
     elif request.method == "POST":
         _form_errors(form)
-    return render_template("revisions/edit.html", form=form, revision=None, new=True, stale=None)
+    return render_template("revisions/edit.html", form=form, revision=None, new=True, stale=None,
+                           **_understanding(None, form.body.data or ""))
 
 
 @bp.post("/manuals/<slug>/revise")
@@ -167,7 +188,7 @@ def edit(revision_id: int):  # type: ignore[no-untyped-def]
     else:
         _form_errors(form)
     return render_template("revisions/edit.html", form=form, revision=revision, new=False, stale=stale,
-                           base_text=base.base_text(revision))
+                           base_text=base.base_text(revision), **_understanding(revision, form.body.data or ""))
 
 
 @bp.post("/revisions/preview")
@@ -207,7 +228,8 @@ def show(revision_id: int):  # type: ignore[no-untyped-def]
         sections=sections, comments=visible_comments, comment_form=comment_form, submit_form=submit_form,
         consult_form=ConsultForm(data={"deadline": today_jst() + timedelta(days=14)}), decision_form=DecisionForm(),
         disposition_form=DispositionForm(), event_labels=EVENT_LABELS, consultation_open=consultation.consultation_open(revision),
-        NEW=NEW,
+        NEW=NEW, questions=questions.questions_of(db.session, revision), audience=questions.audience_of(revision),
+        URGENT_DUE_DAYS=URGENT_DUE_DAYS,
     )
 
 
