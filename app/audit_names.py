@@ -101,8 +101,8 @@ def _names(session: Session, kind: str, ids: set[int]) -> dict[int, str]:
                                .where(Revision.id.in_(ids)))
         return {i: f"「{t}」の改正案（第{i}号）" for i, t in rows}
     if kind == "inquiry":
-        rows = session.execute(select(Inquiry.id, Inquiry.number, Inquiry.subject).where(Inquiry.id.in_(ids)))
-        return {i: f"{n} 「{s}」" if n else f"照会「{s}」" for i, n, s in rows}
+        inquiries = session.execute(select(Inquiry.id, Inquiry.number, Inquiry.subject).where(Inquiry.id.in_(ids)))
+        return {i: f"{n} 「{s}」" if n else f"照会「{s}」" for i, n, s in inquiries}
     if kind == "notice":
         return {i: f"「{t}」" for i, t in session.execute(select(Notice.id, Notice.title).where(Notice.id.in_(ids)))}
     if kind == "handover":
@@ -110,9 +110,9 @@ def _names(session: Session, kind: str, ids: set[int]) -> dict[int, str]:
                                .where(Handover.id.in_(ids)))
         return {i: f"{name}の事務引継書" for i, name in rows}
     if kind == "transfer_round":
-        rows = session.execute(select(TransferRound.id, TransferRound.name, TransferRound.effective_date)
-                               .where(TransferRound.id.in_(ids)))
-        return {i: f"{name}（発令日 {wareki(day)}）" for i, name, day in rows}
+        rounds = session.execute(select(TransferRound.id, TransferRound.name, TransferRound.effective_date)
+                                 .where(TransferRound.id.in_(ids)))
+        return {i: f"{name}（発令日 {wareki(day)}）" for i, name, day in rounds}
     return {}
 
 

@@ -48,7 +48,7 @@ def kana_key(text: str) -> str:
             ch = chr(ord(ch) + 0x60)  # hiragana → katakana
         if ch in SMALL:
             ch, mark = SMALL[ch], 0
-        base, *marks = unicodedata.normalize("NFD", ch)
+        base, *marks = list(unicodedata.normalize("NFD", ch))
         if marks:
             mark = 2 if marks[0] == "\u3099" else 3
         if base == "ー":

@@ -144,7 +144,7 @@ def seed_demo_rulings(session: Session) -> dict[str, int]:
     imported = import_file(session, DEMO_DIR / "rulings" / "rulings.csv")
 
     def manual(slug: str) -> Manual:
-        return session.scalar(select(Manual).where(Manual.slug == slug))
+        return session.scalars(select(Manual).where(Manual.slug == slug)).one()
 
     ward, hq_staff, head = (staff(session, "青葉区 保険年金課", STAFF), staff(session, "健康福祉局 保険年金課", STAFF),
                             staff(session, "健康福祉局 保険年金課", HEAD))
@@ -256,9 +256,10 @@ def seed_demo_manuals(session: Session) -> dict[str, int]:
                 manual.manager = staff(session, doc.owner, STAFF)
                 session.commit()
             continue
-        manual = session.scalar(select(Manual).where(Manual.slug == path.parent.name))
-        if manual is None:
+        found = session.scalar(select(Manual).where(Manual.slug == path.parent.name))
+        if found is None:
             continue
+        manual = found
         owner = manual.owner_unit.name
         drafter, chief, head = (staff(session, owner, p) for p in (STAFF, CHIEF, HEAD))
         meta, body = _revision_file(path)
@@ -289,7 +290,7 @@ def _seed_confirmations(session: Session) -> None:
     from app.notices import inbox as notices
     from app.notices.models import PENDING, Notice
 
-    latest = {}
+    latest: dict[int | None, int] = {}
     for n in session.scalars(select(Notice).where(Notice.revision_id.is_not(None)).order_by(Notice.id)):
         latest[n.manual_id] = max(latest.get(n.manual_id, 0), n.revision_id or 0)
     heads = {u.unit_id: u for u in session.scalars(select(User).where(User.position == HEAD))}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -49,7 +49,8 @@ def get_notice(session: Session, user: User, notice_id: int) -> Notice:
     return notice
 
 
-def inbox_query(user: User, *, only_unread: bool = False, kind: str | None = None) -> Select[Any]:
+def inbox_query(user: User, *, only_unread: bool = False, kind: str | None = None
+                ) -> Select[Notice, datetime | None, datetime | None, int]:
     """The unit's notices with this person's receipt (None: not one of the people it is for)."""
     mine = (Receipt.notice_id == Notice.id) & (Receipt.user_id == user.id)
     stmt = (select(Notice, Receipt.read_at.label("read_at"), Receipt.dismissed_at.label("dismissed_at"),

@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.errors import ValidationError
+from app.guard import changed
 from app.notices.models import FAILED, PENDING, QUEUED, SENDING, SENT, MailOutbox, Notice, Receipt
 from app.org.models import HEAD, User
 from app.wareki import now_utc, today_jst, wareki
@@ -53,9 +54,9 @@ def send_queued(session: Session, *, limit: int = 500, stale_after: timedelta = 
     try:
         for row_id in due:
             # Claim the row: another sender process that claimed it first wins.
-            claimed = session.execute(update(MailOutbox).where(MailOutbox.id == row_id, MailOutbox.status == QUEUED)
+            claimed = changed(session, update(MailOutbox).where(MailOutbox.id == row_id, MailOutbox.status == QUEUED)
                                       .values(status=SENDING, next_attempt_at=now_utc())
-                                      .execution_options(synchronize_session=False)).rowcount
+                                      .execution_options(synchronize_session=False))
             session.commit()
             if not claimed:
                 continue
@@ -124,8 +125,8 @@ def remind(session: Session) -> int:
     sent = 0
     for unit_id in units:
         notices = list(session.scalars(select(Notice).where(due, Notice.unit_id == unit_id).order_by(Notice.due_date)))
-        claimed = session.execute(update(Notice).where(due, Notice.id.in_([n.id for n in notices]))
-                                  .values(last_reminded_on=today).execution_options(synchronize_session=False)).rowcount
+        claimed = changed(session, update(Notice).where(due, Notice.id.in_([n.id for n in notices]))
+                                  .values(last_reminded_on=today).execution_options(synchronize_session=False))
         if not claimed:
             session.rollback()
             continue  # another host reminded this unit a moment ago

@@ -58,8 +58,8 @@ def read(notice_id: int):  # type: ignore[no-untyped-def]
 def _version_url(notice) -> str:  # type: ignore[no-untyped-def]
     if not notice.manual_id or not notice.number:
         return ""
-    slug = db.session.get(Manual, notice.manual_id).slug
-    return url_for("manuals.version", slug=slug, number=notice.number)
+    manual = db.session.get(Manual, notice.manual_id)
+    return url_for("manuals.version", slug=manual.slug, number=notice.number) if manual else ""
 
 
 @bp.post("/<int:notice_id>/read")

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from app import audit
 from app.errors import Conflict, PermissionDenied, ValidationError
+from app.guard import changed
 from app.notices.models import SUPERSEDED, Notice, Receipt
 from app.org.models import POSITIONS, User
 from app.org.targeting import Audience, member_select
@@ -70,8 +71,8 @@ def record_read(session: Session, user: User, notice: Notice, number: int | None
     if number != notice.number:
         raise ValidationError("表示した版が通知の版と異なるため、既読として記録しませんでした。")
     # Conditional: two tabs posting at once record the first time only.
-    return bool(session.execute(update(Receipt).where(Receipt.id == receipt.id, Receipt.read_at.is_(None))
-                                .values(read_at=now_utc()).execution_options(synchronize_session=False)).rowcount)
+    return bool(changed(session, update(Receipt).where(Receipt.id == receipt.id, Receipt.read_at.is_(None))
+                                .values(read_at=now_utc()).execution_options(synchronize_session=False)))
 
 
 def acknowledge(session: Session, user: User, notice: Notice) -> None:
@@ -89,9 +90,9 @@ def acknowledge(session: Session, user: User, notice: Notice) -> None:
 
 def dismiss_all(session: Session, user: User) -> int:
     """「すべて既読にする」: the badge only. Nothing here counts as having read anything."""
-    return session.execute(update(Receipt).where(
+    return changed(session, update(Receipt).where(
         Receipt.user_id == user.id, Receipt.dismissed_at.is_(None), Receipt.read_at.is_(None))
-        .values(dismissed_at=now_utc()).execution_options(synchronize_session=False)).rowcount
+        .values(dismissed_at=now_utc()).execution_options(synchronize_session=False))
 
 
 def unread_count(session: Session, user: User) -> int:

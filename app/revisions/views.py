@@ -242,7 +242,7 @@ def _done(revision_id: int, message: str):  # type: ignore[no-untyped-def]
 @back_to("revisions.show", revision_id="revision_id")
 def consult(revision_id: int):  # type: ignore[no-untyped-def]
     form = ConsultForm()
-    if not form.validate_on_submit():
+    if not form.validate_on_submit() or form.deadline.data is None:
         raise ValidationError("意見照会の期限を日付で入力してください。")
     revision = _revision(revision_id)
     consultation.start_consultation(db.session, current_user, revision, form.deadline.data)
@@ -331,8 +331,8 @@ def resolve(revision_id: int):  # type: ignore[no-untyped-def]
         drafting.resolve_conflict(db.session, current_user, revision, fields=fields, passages=passages,
                                   expected_head=request.form.get("head", ""))
         return _done(revision_id, "競合を解消して保存しました。内容を確認して、改めて決裁に回してください。")
-    passages = [diff.passage(h["main"], h["draft"]) for h in found.hunks]
-    return render_template("revisions/resolve.html", revision=revision, conflicts=found, passages=passages,
+    shown = [diff.passage(h["main"], h["draft"]) for h in found.hunks]
+    return render_template("revisions/resolve.html", revision=revision, conflicts=found, passages=shown,
                            form=form)
 
 
