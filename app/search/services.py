@@ -20,7 +20,7 @@ from app.manuals.models import Manual
 from app.markdown import plain_text, split_sections
 from app.org.models import User
 from app.rulings.models import Inquiry
-from app.search import analysis
+from app.search import analysis, ranking
 from app.search.backend import FtsIndex, Hit, IndexDoc, Query
 from app.usage import services as usage
 
@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 # Words that carry no meaning in a question (analysed forms): どうするか, である, …
 QUERY_STOPWORDS = {"為る", "有る", "居る", "成る", "どう", "如何", "何", "良い", "いい", "出来る", "思う", "か"}
 KIND_LABELS = {"manual": "マニュアル", "ruling": "判断事例"}
+# The engine returns this many candidates (at least) for the final ranking in Python.
+CANDIDATES = 100
 
 
 def get_index() -> FtsIndex:
@@ -190,13 +192,22 @@ def search(session: Session, user: User | None, text: str, *, kind: str | None =
            tag: str | None = None, ward: str | None = None, include_obsolete: bool = False, limit: int = 20,
            offset: int = 0, facets: bool = False, record: bool = True) -> Results:
     terms, prefix = parse_query(text)
+    limit, offset = max(1, min(limit, 100)), max(0, offset)
     q = Query(terms=terms, prefix=prefix, kind=kind or None, owner=owner or None, tag=tag or None, ward=ward or None,
-              include_obsolete=include_obsolete, limit=max(1, min(limit, 100)), offset=max(0, offset))
+              include_obsolete=include_obsolete, limit=max(CANDIDATES, offset + limit), offset=0)
     index = get_index()
-    hits = index.search(q)
+    candidates = index.search(q)
+    hits: list[Hit] = []
+    if candidates:
+        total, df, avg = index.term_stats(terms)
+        scored = ranking.score_hits(candidates, terms, ranking.Stats(total, df, avg),
+                                    ranking.query_style(text, terms), prefix=prefix)
+        for s in ranking.good_enough(scored)[offset:offset + limit]:
+            s.hit.score = s.score
+            hits.append(s.hit)
     wanted = set(terms)
     results = [Result(h, analysis.snippet(h.body, wanted, prefix=prefix)) for h in hits]
-    out = Results(text, results, index.facets(q) if facets else {}, terms)
+    out = Results(text, results, index.facets(q) if facets and hits else {}, terms)
     if record and user is not None and not hits and offset == 0 and text.strip():
         usage.record_miss(session, user, text, kind or "")
     return out
