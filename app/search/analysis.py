@@ -56,14 +56,46 @@ class Token:
 
 
 def analyse(text: str) -> list[Token]:
+    return _analyse(text, None)
+
+
+def analyse_doc(text: str) -> tuple[list[Token], dict[str, str]]:
+    """Tokens and the document's vocabulary: its noun compounds (委任状, 扶養照会, 国民健康保険 and
+    their parts up to PHRASE_PARTS morphemes) → reading in hiragana, for readings and 「もしかして」."""
+    phrases: dict[str, str] = {}
+    return _analyse(text, phrases), phrases
+
+
+PHRASE_POS = {"名詞", "接尾辞", "接頭辞"}
+PHRASE_PARTS = 4
+
+
+def _add_phrases(run: list[tuple[str, str]], out: dict[str, str]) -> None:
+    for i in range(len(run)):
+        for j in range(i + 1, min(len(run), i + PHRASE_PARTS) + 1):
+            surface = "".join(x for x, _ in run[i:j])
+            if len(surface) >= 2:
+                out.setdefault(surface, hiragana("".join(r for _, r in run[i:j])))
+    if len(run) > PHRASE_PARTS:
+        out.setdefault("".join(x for x, _ in run), hiragana("".join(r for _, r in run)))
+
+
+def _analyse(text: str, phrases: dict[str, str] | None) -> list[Token]:
     text = normalize(text)
     out: list[Token] = []
     # Sudachi has an input size limit; long texts go through in paragraphs.
     offset = 0
     for chunk in _chunks(text):
         prev = None
+        run: list[tuple[str, str]] = []
         for m in _tokenizer().tokenize(chunk):
             pos = m.part_of_speech()
+            if phrases is not None:
+                if pos[0] in PHRASE_POS and pos[1] != "数詞":
+                    run.append((m.surface(), m.reading_form()))
+                elif run:
+                    _add_phrases(run, phrases)
+                    run = []
             if pos[0] in SKIP_POS:
                 prev = None
                 continue
@@ -80,8 +112,28 @@ def analyse(text: str) -> list[Token]:
                     if noun and noun != term:
                         out.append(Token(noun, offset + start, offset + m.end()))
             prev = m if pos[0] == "動詞" else None
+        if run and phrases is not None:
+            _add_phrases(run, phrases)
         offset += len(chunk)
     return out
+
+
+_KANA_RE = re.compile(r"^[\u3041-\u3096\u30a1-\u30fa\u30fc]+$")
+
+
+def is_kana(text: str) -> bool:
+    return bool(_KANA_RE.match(text))
+
+
+def hiragana(text: str) -> str:
+    """Katakana → hiragana (readings compare in one script; ー stays)."""
+    return "".join(chr(ord(c) - 0x60) if "\u30a1" <= c <= "\u30f6" else c for c in text)
+
+
+@lru_cache(maxsize=4096)
+def reading(text: str) -> str:
+    """The reading of a (short) text in hiragana, by Sudachi."""
+    return hiragana("".join(m.reading_form() for m in _tokenizer().tokenize(normalize(text))))
 
 
 @lru_cache(maxsize=4096)
@@ -113,6 +165,12 @@ def terms(text: str) -> list[str]:
 def index_text(text: str) -> str:
     """The string stored in the full-text index: terms separated by spaces."""
     return " ".join(terms(text))
+
+
+def index_doc_text(text: str) -> tuple[str, dict[str, str]]:
+    """`index_text` and the text's phrases (see `analyse_doc`) in one pass."""
+    tokens, phrases = analyse_doc(text)
+    return " ".join(t.term for t in tokens), phrases
 
 
 def snippet(text: str, query_terms: set[str], width: int = 120, *, prefix: bool = False) -> Markup:

@@ -86,6 +86,8 @@ class IndexDoc:
     ward: str = ""
     obsolete: bool = False
     version: str = ""  # what was indexed (commit id / updated time): for doctor
+    # noun compound → reading, for the vocabulary beside the index (app.search.vocab); engines ignore it
+    phrases: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

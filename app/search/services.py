@@ -21,7 +21,9 @@ from app.markdown import plain_text, split_sections
 from app.org.models import User
 from app.rulings.models import Inquiry
 from app.search import analysis, ranking
+from app.search import query as querying
 from app.search.backend import FtsIndex, Hit, IndexDoc, Query
+from app.search.vocab import Indexed, Vocabulary
 from app.usage import services as usage
 
 log = logging.getLogger(__name__)
@@ -34,12 +36,17 @@ CANDIDATES = 100
 
 
 def get_index() -> FtsIndex:
-    """The configured engine (SEARCH_BACKEND: "fts" (default) or "whoosh"), same interface."""
+    """The configured engine (SEARCH_BACKEND: "fts" (default) or "whoosh"), same interface, with the
+    vocabulary (readings, 「もしかして」) kept in step beside it."""
+    directory = current_app.config["SEARCH_INDEX_DIR"]
+    engine: object
     if current_app.config.get("SEARCH_BACKEND") == "whoosh":
         from app.search.whoosh_backend import WhooshIndex
 
-        return WhooshIndex(current_app.config["SEARCH_INDEX_DIR"])  # type: ignore[return-value]
-    return FtsIndex(current_app.config["SEARCH_INDEX_DIR"])
+        engine = WhooshIndex(directory)
+    else:
+        engine = FtsIndex(directory)
+    return Indexed(engine, Vocabulary(directory))  # type: ignore[return-value]
 
 
 # --- indexing ------------------------------------------------------------------------------------
@@ -48,7 +55,7 @@ def get_index() -> FtsIndex:
 def manual_docs(manual: Manual, text: str) -> list[IndexDoc]:
     """One document per section of the manual's effective version (hits open at the heading)."""
     doc = parse(text)
-    title_terms = analysis.index_text(doc.title)
+    title_terms, title_phrases = analysis.index_doc_text(doc.title)
     docs = []
     trail: dict[int, str] = {}  # the headings above the current one, by level
     for sec in split_sections(doc.body):
@@ -61,12 +68,14 @@ def manual_docs(manual: Manual, text: str) -> list[IndexDoc]:
         if not body:
             continue  # a heading with only subsections: its words are indexed with each subsection
         path = " ".join(h for lvl, h in sorted(trail.items()) if lvl > 1)
+        heading_terms, heading_phrases = analysis.index_doc_text(path)
+        body_terms, body_phrases = analysis.index_doc_text(body)
         docs.append(IndexDoc(
             key=f"manual:{manual.slug}#{sec.anchor}", kind="manual", ref=manual.slug, anchor=sec.anchor,
             title=doc.title, title_terms=title_terms, heading=sec.heading,
-            heading_terms=analysis.index_text(path), body=body, body_terms=analysis.index_text(body),
+            heading_terms=heading_terms, body=body, body_terms=body_terms,
             owner=manual.owner_unit.name, tags=doc.tags, obsolete=manual.is_obsolete,
-            version=manual.current_commit or "",
+            version=manual.current_commit or "", phrases={**title_phrases, **heading_phrases, **body_phrases},
         ))
     return docs
 
@@ -100,12 +109,15 @@ def reindex(session: Session) -> dict[str, int]:
 
 def ruling_doc(ruling: Inquiry) -> IndexDoc:
     body = "\n".join(p for p in (ruling.body, ruling.answer, ruling.basis) if p)
+    title_terms, title_phrases = analysis.index_doc_text(ruling.subject)
+    body_terms, body_phrases = analysis.index_doc_text(body)
     return IndexDoc(
         key=f"ruling:{ruling.number}", kind="ruling", ref=ruling.number or "", title=ruling.subject,
-        title_terms=analysis.index_text(ruling.subject), heading=ruling.manual.title if ruling.manual else "",
-        heading_terms=analysis.index_text(" ".join(ruling.tag_list)), body=body, body_terms=analysis.index_text(body),
+        title_terms=title_terms, heading=ruling.manual.title if ruling.manual else "",
+        heading_terms=analysis.index_text(" ".join(ruling.tag_list)), body=body, body_terms=body_terms,
         owner=ruling.owner_unit.name, tags=ruling.tag_list, ward=ruling.asking_office,
         version=ruling.published_at.isoformat() if ruling.published_at else "",
+        phrases={**title_phrases, **body_phrases},
     )
 
 
@@ -178,6 +190,12 @@ class Results:
     results: list[Result] = field(default_factory=list)
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
     terms: list[str] = field(default_factory=list)
+    rewritten: str | None = None  # the query as searched, when kana words were read as indexed words
+    suggestion: str | None = None  # 「もしかして」
+
+    def as_json(self) -> dict[str, object]:
+        return {"query": self.query, "searched": self.rewritten or self.query, "suggestion": self.suggestion,
+                "results": [r.as_json() for r in self.results]}
 
 
 def parse_query(text: str) -> tuple[list[str], bool]:
@@ -191,23 +209,27 @@ def parse_query(text: str) -> tuple[list[str], bool]:
 def search(session: Session, user: User | None, text: str, *, kind: str | None = None, owner: str | None = None,
            tag: str | None = None, ward: str | None = None, include_obsolete: bool = False, limit: int = 20,
            offset: int = 0, facets: bool = False, record: bool = True) -> Results:
-    terms, prefix = parse_query(text)
+    index = get_index()
+    vocab: Vocabulary | None = getattr(index, "vocab", None)
+    searched = querying.rewrite_readings(text, vocab) if vocab else text
+    terms, prefix = parse_query(searched)
     limit, offset = max(1, min(limit, 100)), max(0, offset)
     q = Query(terms=terms, prefix=prefix, kind=kind or None, owner=owner or None, tag=tag or None, ward=ward or None,
               include_obsolete=include_obsolete, limit=max(CANDIDATES, offset + limit), offset=0)
-    index = get_index()
     candidates = index.search(q)
     hits: list[Hit] = []
     if candidates:
         total, df, avg = index.term_stats(terms)
         scored = ranking.score_hits(candidates, terms, ranking.Stats(total, df, avg),
-                                    ranking.query_style(text, terms), prefix=prefix)
+                                    ranking.query_style(searched, terms), prefix=prefix)
         for s in ranking.good_enough(scored)[offset:offset + limit]:
             s.hit.score = s.score
             hits.append(s.hit)
     wanted = set(terms)
     results = [Result(h, analysis.snippet(h.body, wanted, prefix=prefix)) for h in hits]
-    out = Results(text, results, index.facets(q) if facets and hits else {}, terms)
+    out = Results(text, results, index.facets(q) if facets and hits else {}, terms,
+                  rewritten=searched if searched != " ".join(unicodedata.normalize("NFKC", text).split()) else None,
+                  suggestion=querying.suggest(searched, vocab) if vocab and not prefix else None)
     if record and user is not None and not hits and offset == 0 and text.strip():
         usage.record_miss(session, user, text, kind or "")
     return out

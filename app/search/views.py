@@ -55,5 +55,7 @@ def api():  # type: ignore[no-untyped-def]
         return {"error": "kind は manual または ruling です。"}, 400
     limit = request.args.get("limit", 10, type=int) or 10
     results = search.search(db.session, current_user, q, kind=kind, limit=limit)
+    if request.args.get("format") == "full":  # with the query as searched and 「もしかして」
+        return jsonify(results.as_json())
     # The same list, best first, as `flask search QUERY --json`.
     return jsonify([r.as_json() for r in results.results])
