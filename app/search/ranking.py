@@ -35,6 +35,8 @@ NAME, CONTEXT = 1.6, 0.8
 # A term the context already holds says less in the body (every section of 国民健康保険の手引き
 # mentions 国民健康保険; the purpose section most of all).
 IN_CONTEXT_BODY = 0.5
+# How much the share of the query matched multiplies the score (1: in proportion).
+COVERAGE = 0.75
 # Kind prior by query style (multiplies the score).
 PRIOR = {"keyword": {"manual": 1.0, "ruling": 0.7}, "question": {"manual": 0.8, "ruling": 1.0}}
 # The share of the query's rarity-weighted terms a result must match (a keyword query names what it
@@ -122,7 +124,7 @@ def score_hits(hits: list[Hit], terms: list[str], stats: Stats, style: str, *, p
                 matched += weights[t]
                 score += weights[t] * (tf * (K1 + 1) / (tf + K1) + NAME * in_name + CONTEXT * in_context)
         coverage = matched / mass
-        score *= PRIOR[style].get(hit.kind, 1.0) * (0.5 + 0.5 * coverage)
+        score *= PRIOR[style].get(hit.kind, 1.0) * (1 - COVERAGE + COVERAGE * coverage)
         out.append(Scored(hit, score, coverage))
     out.sort(key=lambda s: -s.score)
     return Ranked(out, style, known)
