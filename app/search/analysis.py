@@ -12,12 +12,15 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
 from markupsafe import Markup, escape
 
-# canonical ← variants (applied to NFKC text before tokenising, for documents and queries alike)
+# canonical ← variants (applied to NFKC text before tokenising, for documents and queries alike).
+# The default table; the admin keeps the city's own in the database (app.search.synonyms), which
+# replaces it in each process with `set_synonyms`.
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "マイナンバーカード": ("個人番号カード", "マイナカード"),
     "マイナンバー": ("個人番号",),
@@ -27,8 +30,40 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "生活保護": ("生保",),
     "児童手当": ("児手",),
 }
-_SYNONYM_RE = re.compile("|".join(sorted((re.escape(v) for vs in SYNONYMS.values() for v in vs), key=len, reverse=True)))
-_CANONICAL = {v: k for k, vs in SYNONYMS.items() for v in vs}
+
+
+@dataclass
+class _Table:
+    pattern: re.Pattern[str] | None
+    canonical: dict[str, str]
+
+
+def _compile(table: dict[str, tuple[str, ...]]) -> _Table:
+    canonical = {unicodedata.normalize("NFKC", v): unicodedata.normalize("NFKC", k)
+                 for k, vs in table.items() for v in vs if v}
+    if not canonical:
+        return _Table(None, {})
+    return _Table(re.compile("|".join(re.escape(v) for v in sorted(canonical, key=len, reverse=True))), canonical)
+
+
+_table = _compile(SYNONYMS)
+
+
+def set_synonyms(table: dict[str, tuple[str, ...]]) -> None:
+    """Use this synonym table from now on (analysis caches that depend on it are emptied)."""
+    global _table
+    _table = _compile(table)
+    reading.cache_clear()
+    for hook in _on_change:
+        hook()
+
+
+_on_change: list[Callable[[], None]] = []
+
+
+def on_synonyms_change(hook: Callable[[], None]) -> None:
+    _on_change.append(hook)
+
 
 SKIP_POS = {"助詞", "助動詞", "補助記号", "記号", "空白"}
 _local = threading.local()
@@ -45,7 +80,10 @@ def _tokenizer():  # type: ignore[no-untyped-def]
 
 def normalize(text: str) -> str:
     text = unicodedata.normalize("NFKC", text)
-    return _SYNONYM_RE.sub(lambda m: _CANONICAL[m.group(0)], text)
+    table = _table
+    if table.pattern is None:
+        return text
+    return table.pattern.sub(lambda m: table.canonical[m.group(0)], text)
 
 
 @dataclass(frozen=True)

@@ -73,6 +73,9 @@ def _heading_terms(heading: str) -> tuple[str, ...]:
     return tuple(analysis.terms(heading))
 
 
+analysis.on_synonyms_change(_heading_terms.cache_clear)
+
+
 def fields_of(hit: Hit) -> dict[str, list[str]]:
     """The terms of a hit by role (see the module docstring)."""
     if hit.kind == "manual":

@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import current_app, url_for
 from markupsafe import Markup
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from app import events, faults
@@ -20,7 +20,7 @@ from app.manuals.models import Manual
 from app.markdown import plain_text, split_sections
 from app.org.models import User
 from app.rulings.models import Inquiry
-from app.search import analysis, ranking
+from app.search import analysis, ranking, synonyms
 from app.search import query as querying
 from app.search.backend import FtsIndex, Hit, IndexDoc, Query
 from app.search.vocab import Indexed, Vocabulary
@@ -81,6 +81,7 @@ def manual_docs(manual: Manual, text: str) -> list[IndexDoc]:
 
 
 def index_manual(session: Session, manual: Manual) -> int:
+    synonyms.ensure_current(session)
     prefix = f"manual:{manual.slug}#"
     if not manual.is_published:
         get_index().delete(prefix)
@@ -91,6 +92,7 @@ def index_manual(session: Session, manual: Manual) -> int:
 
 def reindex(session: Session) -> dict[str, int]:
     """Rebuild the whole index from git (manuals) and the DB (rulings)."""
+    synonyms.ensure_current(session)
     index = get_index()
     index.clear()
     counts = {"manual_sections": 0, "rulings": 0}
@@ -122,6 +124,7 @@ def ruling_doc(ruling: Inquiry) -> IndexDoc:
 
 
 def index_rulings(session: Session, ruling_ids: list[int]) -> int:
+    synonyms.ensure_current(session)
     rulings = session.scalars(select(Inquiry).where(Inquiry.id.in_(ruling_ids), Inquiry.number.is_not(None)))
     return get_index().upsert([ruling_doc(r) for r in rulings])
 
@@ -156,12 +159,39 @@ def _on_manual_published(session: Session, data: dict[str, Any]) -> None:
 
 @events.consumer("manuals.imported", "search_index")
 def _on_manuals_imported(session: Session, data: dict[str, Any]) -> None:
+    synonyms.ensure_current(session)
     docs: list[IndexDoc] = []
     gs = store()
     manuals = list(session.scalars(select(Manual).where(Manual.id.in_(data["manual_ids"]))))
     for manual in manuals:
         docs += manual_docs(manual, gs.read(manual.current_commit, manual.path) or "")
     get_index().upsert(docs, replace_prefixes=[f"manual:{m.slug}#" for m in manuals])
+
+
+def reindex_containing(session: Session, words: list[str]) -> dict[str, int]:
+    """Re-index the manuals and rulings whose text holds one of the words (bounded by the change)."""
+    synonyms.ensure_current(session)
+    wanted = [unicodedata.normalize("NFKC", w) for w in words if w]
+    counts = {"manuals": 0, "rulings": 0}
+    if not wanted:
+        return counts
+    gs = store()
+    for manual in session.scalars(select(Manual).where(Manual.current_version > 0)):
+        text = unicodedata.normalize("NFKC", gs.read(manual.current_commit, manual.path) or "")
+        if any(w in text for w in wanted):
+            index_manual(session, manual)
+            counts["manuals"] += 1
+    fields = (Inquiry.subject, Inquiry.body, Inquiry.answer, Inquiry.basis)
+    ids = list(session.scalars(select(Inquiry.id).where(Inquiry.number.is_not(None), or_(
+        *[f.contains(w) for f in fields for w in wanted]))))
+    if ids:
+        counts["rulings"] = index_rulings(session, ids)
+    return counts
+
+
+@events.consumer(synonyms.TOPIC, "search_reindex_synonyms")
+def _on_change(session: Session, data: dict[str, Any]) -> None:
+    reindex_containing(session, data.get("words", []))
 
 
 # --- querying ------------------------------------------------------------------------------------
@@ -209,6 +239,7 @@ def parse_query(text: str) -> tuple[list[str], bool]:
 def search(session: Session, user: User | None, text: str, *, kind: str | None = None, owner: str | None = None,
            tag: str | None = None, ward: str | None = None, include_obsolete: bool = False, limit: int = 20,
            offset: int = 0, facets: bool = False, record: bool = True) -> Results:
+    synonyms.ensure_current(session)
     index = get_index()
     vocab: Vocabulary | None = getattr(index, "vocab", None)
     searched = querying.rewrite_readings(text, vocab) if vocab else text
