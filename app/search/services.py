@@ -33,6 +33,7 @@ QUERY_STOPWORDS = {"為る", "有る", "居る", "成る", "どう", "如何", "
 KIND_LABELS = {"manual": "マニュアル", "ruling": "判断事例"}
 # The engine returns this many candidates (at least) for the final ranking in Python.
 CANDIDATES = 100
+FACET_POOL = 200  # facets count the passing results among this many candidates
 
 
 def get_index() -> FtsIndex:
@@ -236,6 +237,28 @@ def parse_query(text: str) -> tuple[list[str], bool]:
     return meaningful, one_char
 
 
+def _ranked(index: FtsIndex, q: Query, terms: list[str], style: str) -> list[ranking.Scored]:
+    """The engine's candidates, scored with every query term; only those good enough, best first."""
+    candidates = index.search(q)
+    if not candidates:
+        return []
+    total, df, avg = index.term_stats(terms)
+    return ranking.good_enough(ranking.score_hits(candidates, terms, ranking.Stats(total, df, avg), style,
+                                                  prefix=q.prefix))
+
+
+def _facets(scored: list[ranking.Scored]) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {"kind": {}, "owner": {}, "tag": {}}
+    for s in scored:
+        h = s.hit
+        out["kind"][h.kind] = out["kind"].get(h.kind, 0) + 1
+        if h.owner:
+            out["owner"][h.owner] = out["owner"].get(h.owner, 0) + 1
+        for t in h.tags:
+            out["tag"][t] = out["tag"].get(t, 0) + 1
+    return out
+
+
 def search(session: Session, user: User | None, text: str, *, kind: str | None = None, owner: str | None = None,
            tag: str | None = None, ward: str | None = None, include_obsolete: bool = False, limit: int = 20,
            offset: int = 0, facets: bool = False, record: bool = True) -> Results:
@@ -246,19 +269,24 @@ def search(session: Session, user: User | None, text: str, *, kind: str | None =
     terms, prefix = parse_query(searched)
     limit, offset = max(1, min(limit, 100)), max(0, offset)
     q = Query(terms=terms, prefix=prefix, kind=kind or None, owner=owner or None, tag=tag or None, ward=ward or None,
-              include_obsolete=include_obsolete, limit=max(CANDIDATES, offset + limit), offset=0)
-    candidates = index.search(q)
+              include_obsolete=include_obsolete, limit=max(FACET_POOL if facets else CANDIDATES, offset + limit),
+              offset=0)
+    style = ranking.query_style(searched, terms)
+    passing = _ranked(index, q, terms, style)
     hits: list[Hit] = []
-    if candidates:
-        total, df, avg = index.term_stats(terms)
-        scored = ranking.score_hits(candidates, terms, ranking.Stats(total, df, avg),
-                                    ranking.query_style(searched, terms), prefix=prefix)
-        for s in ranking.good_enough(scored)[offset:offset + limit]:
-            s.hit.score = s.score
-            hits.append(s.hit)
+    for s in passing[offset:offset + limit]:
+        s.hit.score = s.score
+        hits.append(s.hit)
+    facet_counts: dict[str, dict[str, int]] = {}
+    if facets and hits:
+        # Counted over the results that pass the ranking (not every candidate the engine matched),
+        # and without the filters, so each facet says what choosing it would show.
+        unfiltered = q.kind or q.owner or q.tag or q.ward
+        facet_counts = _facets(_ranked(index, Query(terms=terms, prefix=prefix, include_obsolete=include_obsolete,
+                                                    limit=FACET_POOL), terms, style) if unfiltered else passing)
     wanted = set(terms)
     results = [Result(h, analysis.snippet(h.body, wanted, prefix=prefix)) for h in hits]
-    out = Results(text, results, index.facets(q) if facets and hits else {}, terms,
+    out = Results(text, results, facet_counts, terms,
                   rewritten=searched if searched != " ".join(unicodedata.normalize("NFKC", text).split()) else None,
                   suggestion=querying.suggest(searched, vocab) if vocab and not prefix else None)
     if record and user is not None and not hits and offset == 0 and text.strip():

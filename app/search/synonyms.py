@@ -22,10 +22,11 @@ from app.org.models import User
 from app.org.permissions import require
 from app.search import analysis
 from app.search import permissions as _rules  # noqa: F401  (registers search.synonyms)
-from app.search.models import KIND_LABELS, SYNONYM, SynonymGroup
+from app.search.models import KIND_LABELS, SYNONYM, VARIANT, SynonymGroup
 from app.wareki import now_utc
 
 TOPIC = "search.synonyms_changed"
+DEFAULT_KINDS = {"住民票の写し": VARIANT}
 _loaded: list[object] = [None]  # the table version this process analyses with
 
 
@@ -54,7 +55,8 @@ def groups(session: Session) -> list[SynonymGroup]:
     rows = list(session.scalars(select(SynonymGroup).order_by(SynonymGroup.canonical)))
     if rows:
         return rows
-    return [SynonymGroup(canonical=k, variants="\n".join(v), kind=SYNONYM) for k, v in analysis.SYNONYMS.items()]
+    return [SynonymGroup(canonical=k, variants="\n".join(v), kind=DEFAULT_KINDS.get(k, SYNONYM))
+            for k, v in analysis.SYNONYMS.items()]
 
 
 def split_words(text: str) -> list[str]:
@@ -66,7 +68,7 @@ def _store_defaults(session: Session) -> None:
     if session.scalar(select(func.count(SynonymGroup.id))):
         return
     for canonical, variants in analysis.SYNONYMS.items():
-        session.add(SynonymGroup(canonical=canonical, variants="\n".join(variants), kind=SYNONYM))
+        session.add(SynonymGroup(canonical=canonical, variants="\n".join(variants), kind=DEFAULT_KINDS.get(canonical, SYNONYM)))
     session.flush()
 
 
