@@ -125,3 +125,19 @@ def test_engine_looks_up_documents_with_every_term_first(tmp_path, monkeypatch) 
     assert [h.key for h in index.search(Query(terms=["希少", "認定"], limit=1))] == ["both"]
     total, df, avg = index.term_stats(["希少", "認定", "無い"])
     assert (total, df) == (46, {"希少": 6, "認定": 21}) and avg["body"] == pytest.approx(2.0)
+
+
+def test_a_manual_whose_newest_version_is_not_yet_in_force_is_marked(corpus) -> None:
+    from datetime import timedelta
+
+    from app.manuals.models import ManualVersion
+    from app.wareki import today_jst
+
+    res = search.search(db.session, None, "資格喪失届", record=False).results
+    assert res[0].scheduled is None and "scheduled" not in res[0].as_json()
+    version = db.session.query(ManualVersion).filter_by(manual_id=corpus.id, number=corpus.current_version).one()
+    version.effective_date = today_jst() + timedelta(days=30)
+    db.session.commit()
+    res = search.search(db.session, None, "資格喪失届", record=False).results
+    assert res[0].scheduled == version.effective_date
+    assert res[0].as_json()["scheduled"] == version.effective_date.isoformat()

@@ -6,17 +6,18 @@ from __future__ import annotations
 import logging
 import unicodedata
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from flask import current_app, url_for
 from markupsafe import Markup
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from app import events, faults
 from app.gitstore import store
 from app.manuals.document import parse
-from app.manuals.models import Manual
+from app.manuals.models import Manual, ManualVersion
 from app.markdown import plain_text, split_sections
 from app.org.models import User
 from app.rulings.models import Inquiry
@@ -25,6 +26,7 @@ from app.search import query as querying
 from app.search.backend import FtsIndex, Hit, IndexDoc, Query
 from app.search.vocab import Indexed, Vocabulary
 from app.usage import services as usage
+from app.wareki import today_jst
 
 log = logging.getLogger(__name__)
 
@@ -202,6 +204,7 @@ def _on_change(session: Session, data: dict[str, Any]) -> None:
 class Result:
     hit: Hit
     snippet: Markup
+    scheduled: date | None = None  # a manual whose newest version (the one indexed) is 施行予定 from then
 
     @property
     def url(self) -> str:
@@ -212,7 +215,8 @@ class Result:
     def as_json(self) -> dict[str, object]:
         return {"kind": self.hit.kind, "id": self.hit.ref, "anchor": self.hit.anchor,
                 "title": self.hit.title + (f" — {self.hit.heading}" if self.hit.heading else ""),
-                "snippet": str(self.snippet), "score": round(self.hit.score, 4)}
+                "snippet": str(self.snippet), "score": round(self.hit.score, 4),
+                **({"scheduled": self.scheduled.isoformat()} if self.scheduled else {})}
 
 
 @dataclass
@@ -245,6 +249,21 @@ def _ranked(index: FtsIndex, q: Query, terms: list[str], style: str) -> list[ran
     total, df, avg = index.term_stats(terms)
     return ranking.good_enough(ranking.score_hits(candidates, terms, ranking.Stats(total, df, avg), style,
                                                   prefix=q.prefix))
+
+
+def _mark_scheduled(session: Session, results: list[Result]) -> None:
+    """Manuals whose newest version (what the index holds) takes effect later: 施行予定 (one query)."""
+    slugs = {r.hit.ref for r in results if r.hit.kind == "manual"}
+    if not slugs:
+        return
+    today = today_jst()
+    later = dict(session.execute(
+        select(Manual.slug, ManualVersion.effective_date).join(ManualVersion, and_(
+            ManualVersion.manual_id == Manual.id, ManualVersion.number == Manual.current_version))
+        .where(Manual.slug.in_(slugs), ManualVersion.effective_date > today)).all())
+    for r in results:
+        if r.hit.kind == "manual":
+            r.scheduled = later.get(r.hit.ref)
 
 
 def _facets(scored: list[ranking.Scored]) -> dict[str, dict[str, int]]:
@@ -286,6 +305,7 @@ def search(session: Session, user: User | None, text: str, *, kind: str | None =
                                                     limit=FACET_POOL), terms, style) if unfiltered else passing)
     wanted = set(terms)
     results = [Result(h, analysis.snippet(h.body, wanted, prefix=prefix)) for h in hits]
+    _mark_scheduled(session, results)
     out = Results(text, results, facet_counts, terms,
                   rewritten=searched if searched != " ".join(unicodedata.normalize("NFKC", text).split()) else None,
                   suggestion=querying.suggest(searched, vocab) if vocab and not prefix else None)
