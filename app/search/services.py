@@ -34,8 +34,8 @@ log = logging.getLogger(__name__)
 QUERY_STOPWORDS = {"為る", "有る", "居る", "成る", "どう", "如何", "何", "良い", "いい", "出来る", "思う", "か"}
 KIND_LABELS = {"manual": "マニュアル", "ruling": "判断事例"}
 # The engine returns this many candidates (at least) for the final ranking in Python.
-CANDIDATES = 100
-FACET_POOL = 200  # facets count the passing results among this many candidates
+CANDIDATES = 60
+FACET_POOL = 100  # facets count the passing results among this many candidates
 
 
 def get_index() -> FtsIndex:

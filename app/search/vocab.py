@@ -58,7 +58,7 @@ class Vocabulary:
             for key, phrases in docs.items():
                 self._remove(conn, key, True, delta)
                 conn.execute("INSERT INTO doc_phrases(key, phrases) VALUES (?, ?)",
-                             (key, "\n".join(f"{p}\t{r}" for p, r in phrases.items())))
+                             (key, "\n".join(phrases)))  # the readings live in vocab only
                 delta.update(phrases.keys())
                 readings.update(phrases)
             for phrase, n in delta.items():
