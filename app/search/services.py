@@ -34,8 +34,7 @@ log = logging.getLogger(__name__)
 QUERY_STOPWORDS = {"為る", "有る", "居る", "成る", "どう", "如何", "何", "良い", "いい", "出来る", "思う", "か"}
 KIND_LABELS = {"manual": "マニュアル", "ruling": "判断事例"}
 # The engine returns this many candidates (at least) for the final ranking in Python.
-CANDIDATES = 60
-FACET_POOL = 100  # facets count the passing results among this many candidates
+CANDIDATES = 40
 
 
 def get_index() -> FtsIndex:
@@ -241,14 +240,15 @@ def parse_query(text: str) -> tuple[list[str], bool]:
     return meaningful, one_char
 
 
-def _ranked(index: FtsIndex, q: Query, terms: list[str], style: str) -> list[ranking.Scored]:
-    """The engine's candidates, scored with every query term; only those good enough, best first."""
+def _ranked(index: FtsIndex, q: Query, terms: list[str], style: str) -> tuple[list[ranking.Scored], bool]:
+    """The engine's candidates, scored with every query term; only those good enough, best first;
+    and whether that is all there is (the engine had fewer candidates than asked for)."""
     candidates = index.search(q)
     if not candidates:
-        return []
+        return [], True
     total, df, avg = index.term_stats(terms)
     return ranking.good_enough(ranking.score_hits(candidates, terms, ranking.Stats(total, df, avg), style,
-                                                  prefix=q.prefix))
+                                                  prefix=q.prefix)), len(candidates) < q.limit
 
 
 def _mark_scheduled(session: Session, results: list[Result]) -> None:
@@ -288,21 +288,19 @@ def search(session: Session, user: User | None, text: str, *, kind: str | None =
     terms, prefix = parse_query(searched)
     limit, offset = max(1, min(limit, 100)), max(0, offset)
     q = Query(terms=terms, prefix=prefix, kind=kind or None, owner=owner or None, tag=tag or None, ward=ward or None,
-              include_obsolete=include_obsolete, limit=max(FACET_POOL if facets else CANDIDATES, offset + limit),
-              offset=0)
+              include_obsolete=include_obsolete, limit=max(CANDIDATES, offset + limit), offset=0)
     style = ranking.query_style(searched, terms)
-    passing = _ranked(index, q, terms, style)
+    passing, complete = _ranked(index, q, terms, style)
     hits: list[Hit] = []
     for s in passing[offset:offset + limit]:
         s.hit.score = s.score
         hits.append(s.hit)
     facet_counts: dict[str, dict[str, int]] = {}
     if facets and hits:
-        # Counted over the results that pass the ranking (not every candidate the engine matched),
-        # and without the filters, so each facet says what choosing it would show.
-        unfiltered = q.kind or q.owner or q.tag or q.ward
-        facet_counts = _facets(_ranked(index, Query(terms=terms, prefix=prefix, include_obsolete=include_obsolete,
-                                                    limit=FACET_POOL), terms, style) if unfiltered else passing)
+        # Without filters and with every candidate ranked, the results that pass are counted (so a
+        # facet never promises what the ranking drops); otherwise the engine counts its matches.
+        unfiltered = not (q.kind or q.owner or q.tag or q.ward)
+        facet_counts = _facets(passing) if unfiltered and complete else index.facets(q)
     wanted = set(terms)
     results = [Result(h, analysis.snippet(h.body, wanted, prefix=prefix)) for h in hits]
     _mark_scheduled(session, results)
