@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from app.manuals.models import Manual
 from app.org.models import HQ, Unit, User
 from app.org.structure import BUREAU_ORDER, HQ_UNITS, SECTION_KINDS, WARD_OFFICES
-from app.search.analysis import reading
+from app.search.analysis import sort_reading
 
 GOJUON = ("アイウエオカキクケコサシスセソタチツテトナニヌネノハヒフヘホマミムメモヤユヨラリルレロワヰヱヲン")
 VOWELS = "アイウエオ"
@@ -42,7 +42,7 @@ def kana_key(text: str) -> str:
     """The sort key of a title or a name: 英数字, then kana in 50音順, then anything unread."""
     primary, secondary = [], []
     prev = ""
-    for ch in reading(text or ""):
+    for ch in sort_reading(text or ""):
         mark = 1
         if "ぁ" <= ch <= "ゖ":
             ch = chr(ord(ch) + 0x60)  # hiragana → katakana

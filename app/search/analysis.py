@@ -246,7 +246,7 @@ def _squash(text: str) -> str:
 
 
 @lru_cache(maxsize=8192)
-def reading(text: str) -> str:
+def sort_reading(text: str) -> str:
     """The reading in katakana (Sudachi's reading forms; symbols and spaces dropped), for 50音順.
     Cached: titles and names are read again and again."""
     out = []

@@ -257,7 +257,8 @@ class FtsIndex:
         return total, df, ({"body": row[0] / total} if row and total else {})
 
     def _where(self, q: Query, terms: list[str], op: str = "OR") -> tuple[str, list[object]]:
-        clauses, params = ["fts MATCH ?"], [self._match(terms, q.prefix, op)]
+        clauses: list[str] = ["fts MATCH ?"]
+        params: list[object] = [self._match(terms, q.prefix, op)]
         if q.kind:
             clauses.append("d.kind = ?")
             params.append(q.kind)

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import UTCDateTime, db
+from app.extensions import Model, UTCDateTime
 from app.wareki import now_utc
 
 SYNONYM = "synonym"  # 同義語・略称 (国保 → 国民健康保険)
@@ -16,7 +16,7 @@ VARIANT = "variant"  # 表記ゆれ (住民票写し → 住民票の写し)
 KIND_LABELS = {SYNONYM: "同義語・略称", VARIANT: "表記ゆれ"}
 
 
-class SynonymGroup(db.Model):
+class SynonymGroup(Model):
     """One canonical word and the words searched as it (in documents and queries alike)."""
 
     __tablename__ = "search_synonyms"
