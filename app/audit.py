@@ -118,7 +118,7 @@ ACTION_LABELS: dict[str, str] = {
 OBJECT_LABELS: dict[str, str] = {
     "user": "職員", "unit": "所属", "manual": "マニュアル", "revision": "改正案", "inquiry": "照会・判断事例",
     "notice": "通知", "handover": "事務引継書", "transfer_round": "人事異動", "directory": "ディレクトリ",
-    "directory_department": "ディレクトリの所属名", "system": "システム",
+    "directory_department": "ディレクトリの所属名", "system": "システム", "synonym": "検索の同義語",
 }
 
 # The detail keys, in the words of the page.
