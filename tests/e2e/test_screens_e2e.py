@@ -10,6 +10,7 @@ from app.extensions import db
 from app.notices.models import Notice
 from app.rulings import services as rulings
 from tests.e2e.conftest import ARTIFACTS, ui_login
+from tests.e2e.test_accessibility_e2e import AXE, OPTIONS
 from tests.helpers import user
 from tests.test_security import world  # noqa: F401 (fixture)
 
@@ -59,7 +60,9 @@ def test_screens_at_desktop_and_phone_width(app, world, browser, live_server: st
                 overflow = page.evaluate("() => document.documentElement.scrollWidth")
                 if overflow > width + 1:
                     problems.append(f"{name}@{width}: ページ幅 {overflow}px（横スクロール）")
-                if width == 390:
+                if width == 390:  # the phone layout passes axe too (the 1280 one: test_accessibility_e2e)
+                    for v in AXE.run(page, options=OPTIONS).response["violations"]:
+                        problems.append(f"{name}@390: axe {v['id']} {[n['target'] for n in v['nodes'][:2]]}")
                     header = page.evaluate("() => document.querySelector('main').getBoundingClientRect().top")
                     if header > 140:
                         problems.append(f"{name}@390: 本文の前のヘッダーが {header:.0f}px")
@@ -68,5 +71,14 @@ def test_screens_at_desktop_and_phone_width(app, world, browser, live_server: st
                                                     document.querySelector('dl.meta')].map((e) => e.getBoundingClientRect().top)""")
                     if order[0] > order[1]:
                         problems.append(f"manual@390: 本文（{order[0]:.0f}px）がメタ情報（{order[1]:.0f}px）より下")
+            if width == 390 and role == "aoba.kacho":
+                # The menu button opens the navigation and the account links without a script.
+                page.goto("/dashboard")
+                page.get_by_text("メニュー").click()
+                nav = page.get_by_role("navigation", name="メインメニュー")
+                assert nav.count() == 1 and nav.get_by_role("link", name="事務引継書").is_visible()
+                assert page.get_by_role("button", name="ログアウト").is_visible()
+                page.screenshot(path=str(out / "phone-menu-open-390.png"), full_page=True)
+                problems += [f"menu@390: axe {v['id']}" for v in AXE.run(page, options=OPTIONS).response["violations"]]
             context.close()
     assert problems == [], "\n".join(problems)
