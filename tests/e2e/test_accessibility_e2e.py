@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
@@ -36,11 +38,9 @@ EXCLUDED = {
     "/revisions/<int:revision_id>/compare.<any(docx, pdf):fmt>": "Word・PDF ファイル",
     "/handovers/<int:handover_id>.<any(docx, pdf):fmt>": "Word・PDF ファイル",
     "/handovers/<int:handover_id>.xlsx": "Excel ファイル",
-    # Confirmation screens behind a one-time token made by an upload; their parts (tables, forms,
-    # buttons) are those of the upload pages checked above.
-    "/admin/staff-import/<token>": "取込み内容の確認（アップロード後の一時トークン）",
-    "/admin/roster/<token>": "職員名簿の確認（アップロード後の一時トークン）",
-    "/admin/rounds/<int:round_id>/correct/<token>": "内示訂正の確認（アップロード後の一時トークン）",
+    # A confirmation screen behind a one-time token made by an upload.
+    "/admin/rounds/<int:round_id>/correct/<token>": "内示訂正の確認（アップロード後の一時トークン。同じ部品の"
+                                                     "人事異動の確認画面を upload_previews で確認）",
 }
 NOT_HTML = re.compile(r"(\.xlsx|\.docx|\.pdf|/raw)$|^/api/|^/healthz|/open$")
 
@@ -70,7 +70,29 @@ def check(page, url: str, label: str, failures: list[str]) -> None:
         failures.append(f"{label} {url}: {v['id']} ({v['impact']}) ×{len(v['nodes'])} — {v['help']} — {targets}")
 
 
-def test_every_page_of_every_role_passes_axe(app: Flask, world, browser, live_server: str) -> None:  # noqa: F811
+def upload_previews(page, tmp_path: Path, failures: list[str]) -> list[str]:
+    """The admin's confirmation screens: reached by uploading a file, each at its own token URL."""
+    staff = tmp_path / "jinji.csv"
+    staff.write_text("職員番号,氏名,異動前所属,異動後所属,職,発令日\n"
+                     "100001,佐藤 健一,健康福祉局 保険年金課,青葉区 保険年金課,担当,2027-04-01\n", encoding="utf-8")
+    roster = tmp_path / "meibo.csv"
+    roster.write_bytes("職員番号,氏名,所属,職,mail,ログインID,担当業務\r\n"
+                       "800001,名簿 太郎,青葉区 保険年金課,主事,,meibo.taro,窓口\r\n".encode("cp932"))
+    seen = []
+    for start, label, path in (("/admin/staff-import", "人事異動ファイル（.csv または .xlsx）", staff),
+                               ("/admin/roster", "職員名簿ファイル（.csv または .xlsx）", roster)):
+        page.goto(start)
+        page.get_by_label(label).set_input_files(str(path))
+        page.get_by_role("button", name="内容を確認する").click()
+        page.get_by_test_id("preview").wait_for()
+        url = urlparse(page.url).path
+        check(page, url, "admin", failures)
+        seen.append(url)
+    return seen
+
+
+def test_every_page_of_every_role_passes_axe(app: Flask, world, browser, live_server: str,  # noqa: F811
+                                             tmp_path: Path) -> None:
     pages = [(u, roles) for u, roles in get_spec(world) + extra_pages(world) if not NOT_HTML.search(u.split("?")[0])]
     started = time.monotonic()
     failures: list[str] = []
@@ -84,6 +106,8 @@ def test_every_page_of_every_role_passes_axe(app: Flask, world, browser, live_se
             if role in allowed:
                 check(page, url, role, failures)
                 visited.add(url.split("?")[0])
+        if role == "admin":
+            visited.update(upload_previews(page, tmp_path, failures))
         context.close()
     context = browser.new_context(base_url=live_server, locale="ja-JP")
     page = context.new_page()
