@@ -62,7 +62,11 @@ def anonymous_pages() -> list[str]:
     return ["/login", "/accessibility", "/account/setup/not-a-valid-token"]
 
 
+RUNS: list[str] = []
+
+
 def check(page, url: str, label: str, failures: list[str]) -> None:
+    RUNS.append(url)
     page.goto(url)
     results = AXE.run(page, options=OPTIONS)
     for v in results.response["violations"]:
@@ -122,4 +126,4 @@ def test_every_page_of_every_role_passes_axe(app: Flask, world, browser, live_se
     assert set(EXCLUDED) <= rules, f"EXCLUDED names routes that no longer exist: {set(EXCLUDED) - rules}"
     uncovered = {r for r in rules if r not in EXCLUDED and not any(_matches(r, u) for u in visited)}
     assert uncovered == set(), f"axe で確認していないページ（visit it or add it to EXCLUDED with a reason）: {uncovered}"
-    print(f"axe: {len(visited)} pages, {time.monotonic() - started:.0f}s")
+    print(f"axe: {len(visited)} pages, {len(RUNS)} runs, {time.monotonic() - started:.0f}s")
