@@ -13,7 +13,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from app import audit, cli, dashboard, jobs, uow
+from app import audit, cli, dashboard, jobs, pages, uow
 from app.config import PACKAGE_DIR
 from app.directory import commands as directory_commands
 from app.directory import views as directory_views
@@ -67,7 +67,8 @@ PANELS = (revision_panels, notice_panels, ruling_panels, handover_panels, org_pa
 # Every domain: its pages and its `flask` commands register themselves.
 DOMAINS = (dashboard, org_views, org_commands, manual_views, manual_commands, revision_views, ruling_views,
            ruling_commands, search_views, search_commands, notice_views, notice_commands, handover_views,
-           handover_commands, round_views, directory_views, directory_commands, document_views, event_commands, help_views, cli)
+           handover_commands, round_views, directory_views, directory_commands, document_views, event_commands, help_views,
+           pages, cli)
 
 
 @dataclass(frozen=True)

@@ -115,7 +115,8 @@ def test_every_route_for_every_role(app: Flask, world) -> None:
     uncovered = {r for r in rules if not any(_matches(r, u) for u in tested)}
     assert uncovered <= {"/", "/login", "/healthz", "/static/<path:filename>", "/admin/", "/manuals/<slug>/asof",
                          "/notices/<int:notice_id>/open", "/admin/staff-import/<token>", "/admin/roster/<token>",
-                         "/account/setup/<token>", "/admin/rounds/<int:round_id>/correct/<token>"}, uncovered
+                         "/account/setup/<token>", "/admin/rounds/<int:round_id>/correct/<token>",
+                         "/accessibility", "/favicon.ico"}, uncovered
 
 
 def _matches(rule: str, url: str) -> bool:

@@ -147,4 +147,15 @@ window.addEventListener("pageshow", () => {
     update(el, counter);
     el.addEventListener("input", () => update(el, counter));
   });
+// On a phone a wide table scrolls inside itself: one that overflows can take the keyboard focus so it
+// can be scrolled with the arrow keys (WCAG 2.1.1); one that fits is left out of the Tab order.
+(function () {
+  function mark() {
+    document.querySelectorAll("table.list").forEach((t) => {
+      if (t.scrollWidth > t.clientWidth + 1) t.setAttribute("tabindex", "0");
+      else t.removeAttribute("tabindex");
+    });
+  }
+  mark();
+  window.addEventListener("resize", mark);
 })();
