@@ -25,6 +25,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app import audit, events, faults, guard
+from app.documents import attachments
 from app.errors import Conflict, ValidationError
 from app.gitstore import MAIN, Candidate, GitStore, commit_onto, parse_trailers, store, trailer_block
 from app.manuals.document import parse
@@ -72,11 +73,13 @@ def last_number(gs: GitStore, tip: str | None, manual: Manual) -> int:
     """The manual's newest version number on `tip` (its exact `Revision:` trailer)."""
     if tip is None:
         return 0
-    shas = gs.log(tip, path=manual.path, limit=1)
-    if not shas:
-        return 0
-    found = gs.commit_info(shas[0]).trailers.get("Revision", ["0"])
-    return int(found[-1])
+    # A version that changed only its 様式 touches the folder, not the text: both are looked at.
+    numbers = [0]
+    for path in (manual.path, attachments.folder(manual.slug) + "/"):
+        shas = gs.log(tip, path=path, limit=1)
+        if shas:
+            numbers.append(int(gs.commit_info(shas[0]).trailers.get("Revision", ["0"])[-1]))
+    return max(numbers)
 
 
 def _merge(gs: GitStore, revision: Revision, tip: str | None) -> merging.Merged:
@@ -122,8 +125,10 @@ def _candidate(gs: GitStore, revision: Revision, tip: str | None, merged: mergin
                when: datetime | None) -> Candidate:
     assert merged.doc is not None
     number = last_number(gs, tip, revision.manual) + 1
-    return Candidate({revision.manual.path: merged.doc.dump()}, commit_message(revision, number),
-                     person(revision.drafter), to_jst(when or now_utc()))
+    # The draft's attachments go in the same commit as its text (only what the draft changed).
+    files: dict[str, str | bytes | None] = {revision.manual.path: merged.doc.dump()}
+    files.update(attachments.delta(revision.manual.slug, revision.base_commit, revision.head_commit))
+    return Candidate(files, commit_message(revision, number), person(revision.drafter), to_jst(when or now_utc()))
 
 
 def _number_of(gs: GitStore, sha: str) -> int:
