@@ -172,3 +172,25 @@ def test_names_are_sanitised() -> None:
     assert attachments.clean_name("申請書（第1号様式） v2.pdf", files.PDF) == "申請書（第1号様式）_v2.pdf"
     assert attachments.clean_name("a\u202egpj.exe.pdf", files.PDF) == "agpj.exe.pdf"
     assert attachments.references("![a](files/x.png) [b](<files/y z.pdf>) [c](https://e/files/z)") == ["x.png", "y z.pdf"]
+
+
+def test_search_finds_a_form_by_its_name_and_doctor_checks_references(client) -> None:  # type: ignore[no-untyped-def]
+    from app import doctor
+    from app.search import services as search
+
+    manual = make_manual()
+    revision = revise(manual, "hq.tanto", "3. 受付印を押す。",
+                      "3. 受付印を押す。\n\n[届出書](files/国民健康保険異動届出書.pdf)\n\n![画面](files/image-07.png)")
+    login(client, "hq.tanto")
+    assert upload(client, revision, "国民健康保険異動届出書.pdf", pdf_bytes()).status_code == 200
+    # The draft refers to image-07.png, which is not there: doctor names it.
+    found = [f for f in doctor.check(db.session) if f.kind == "attachment_missing"]
+    assert len(found) == 1 and "files/image-07.png" in found[0].message and f"#{revision.id}" in found[0].message
+    approve_all(revision)
+    db.session.refresh(manual)
+    search.index_manual(db.session, manual)
+    db.session.commit()
+    hits = search.search(db.session, None, "異動届出書", record=False).results
+    assert any(r.hit.anchor == "files" and r.hit.ref == manual.slug for r in hits)
+    found = [f for f in doctor.check(db.session) if f.kind == "attachment_missing"]
+    assert len(found) == 1 and "第2版" in found[0].message

@@ -99,7 +99,9 @@
     try {
       const json = await post(box.dataset.uploadUrl, data);
       errorBox.hidden = true;
-      if (opts.insertRef !== false && !json.replaced) insert(reference(json.name, opts.label), json.image);
+      // The link's words: what the clerk typed, else the file's own name (a pasted image: its stored name).
+      const label = opts.label || (opts.pasted ? "" : (file.name || "").replace(/\.[^.]+$/, ""));
+      if (opts.insertRef !== false && !json.replaced) insert(reference(json.name, label), json.image);
       if (ed()) ed().say(json.unchanged ? `「${json.name}」は登録済みのものと同じです。`
         : json.replaced ? `「${json.name}」を差し替えました（本文の参照はそのままです）。`
           : `「${json.name}」（${json.label}、${json.size}）を登録しました。`);
