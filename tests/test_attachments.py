@@ -194,3 +194,73 @@ def test_search_finds_a_form_by_its_name_and_doctor_checks_references(client) ->
     assert any(r.hit.anchor == "files" and r.hit.ref == manual.slug for r in hits)
     found = [f for f in doctor.check(db.session) if f.kind == "attachment_missing"]
     assert len(found) == 1 and "第2版" in found[0].message
+
+
+def _attach(revision: Revision, name: str, data: bytes) -> None:
+    from app.documents import attaching
+
+    db.session.refresh(revision)
+    attaching.add(db.session, user("hq.tanto"), revision, name, data, expected_head=revision.head_commit)
+    db.session.commit()
+
+
+def test_parallel_drafts_keep_each_others_files(client) -> None:  # type: ignore[no-untyped-def]
+    from app.errors import ValidationError
+
+    manual = make_manual()
+    first = revise(manual, "hq.tanto", "14日以内に決定する", "20日以内に決定する")
+    second = revise(manual, "hq.tanto", "決定通知書を郵送する。", "決定通知書を郵送する。\n\n[様式](files/様式.pdf)")
+    third = revise(manual, "hq.tanto", "1. 窓口で申請書を受け付ける。", "1. 窓口で申請書を受け付ける（図）。")
+    _attach(first, "screen.png", docx_samples.png(10, 10))
+    _attach(second, "様式.pdf", pdf_bytes())
+    _attach(third, "screen.png", docx_samples.png(12, 12))  # the same name, other content
+    assert approve_all(first).published is not None
+    outcome = approve_all(second)  # published after the first: the first's image stays
+    assert outcome.published is not None
+    names = {a.name for a in attachments.list_files(outcome.published.commit_sha, manual.slug)}
+    assert names == {"screen.png", "様式.pdf"}
+    # The third would replace the first's screen.png: refused before anything is decided.
+    with pytest.raises(ValidationError, match="同じ名前のファイル") as err:
+        approve_all(third)
+    assert err.value.details == ["files/screen.png"]
+    db.session.rollback()
+
+
+def test_resolving_a_conflict_keeps_files_published_meanwhile(client) -> None:  # type: ignore[no-untyped-def]
+    manual = make_manual()
+    first = revise(manual, "hq.tanto", "14日以内に決定する", "20日以内に決定する")
+    second = revise(manual, "hq.tanto", "14日以内に決定する", "30日以内に決定する")
+    _attach(first, "image.png", docx_samples.png())  # a pasted name: numbered
+    db.session.refresh(first)
+    assert [a.name for a in attachments.list_files(first.head_commit, manual.slug)] == ["image-01.png"]
+    assert approve_all(first).published is not None
+    assert approve_all(second).conflict
+    drafting.resolve_conflict(db.session, user("hq.tanto"), second, fields={},
+                              passages=[("edit", "申請内容を審査し、25日以内に決定する。\n")],
+                              expected_head=second.head_commit)
+    db.session.commit()
+    # A pasted image in the second draft does not take the first's number.
+    _attach(second, "image.png", docx_samples.png(30, 30))
+    outcome = approve_all(second)
+    assert outcome.published is not None and outcome.published.number == 3
+    names = [a.name for a in attachments.list_files(outcome.published.commit_sha, manual.slug)]
+    assert names == ["image-01.png", "image-02.png"]
+
+
+def test_the_pdf_of_a_version_embeds_its_images(client) -> None:  # type: ignore[no-untyped-def]
+    from app.documents import pdf
+    from app.documents.services import embedded_images
+
+    manual = make_manual()
+    revision = revise(manual, "hq.tanto", "3. 受付印を押す。", "3. 受付印を押す。\n\n![窓口画面](files/窓口画面.png)")
+    _attach(revision, "窓口画面.png", docx_samples.png(80, 40))
+    version = approve_all(revision).published
+    assert version is not None
+    images = embedded_images(manual.slug, version.commit_sha, version.number)
+    src = "/manuals/test-manual/v/2/files/%E7%AA%93%E5%8F%A3%E7%94%BB%E9%9D%A2.png"
+    assert list(images) == [src] and images[src].startswith("data:image/png;base64,")
+    assert pdf.offline_images(f'<img src="{src}" alt="窓口画面">', images).startswith('<img src="data:image/png;base64,')
+    assert "［図: x（files/y.png）］" in pdf.offline_images('<img src="/manuals/a/v/1/files/y.png" alt="x">')
+    login(client, "aoba.tanto")
+    resp = client.get("/manuals/test-manual/v/2.pdf")
+    assert resp.status_code == 200 and b"/Image" in resp.data  # the picture is in the PDF, not a note

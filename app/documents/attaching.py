@@ -73,7 +73,9 @@ def add(session: Session, user: User, revision: Revision, filename: str, data: b
     existing = {a.name: a for a in current}
     name = attachments.clean_name(checked.name, checked.kind)
     if checked.kind.code in files.IMAGES and (numbered or GENERIC.match(name.rsplit(".", 1)[0])):
-        name = _numbered(set(existing), checked.kind)
+        # Numbers used on main are skipped too: another draft's image-01.png is not replaced.
+        taken = set(existing) | {a.name for a in attachments.list_files(revision.manual.current_commit, slug)}
+        name = _numbered(taken, checked.kind)
     _check_room(current, name, checked.size)
     if revision.head_commit != expected_head:
         raise drafting._stale(session, revision)

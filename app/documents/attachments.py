@@ -175,3 +175,28 @@ def delta(slug: str, base_commit: str | None, head_commit: str | None) -> dict[s
 def missing_references(body: str, found: list[Attachment]) -> list[str]:
     names = {a.name for a in found}
     return [n for n in references(body) if n not in names]
+
+
+def _blobs(commit: str | None, slug: str, gs: GitStore) -> dict[str, str]:
+    return {a.name: a.blob for a in list_files(commit, slug, gs)}
+
+
+def clashes(slug: str, base_commit: str | None, main_commit: str | None, head_commit: str | None) -> list[str]:
+    """Files this draft changed that a version published meanwhile changed differently (two
+    drafts both registering their own image-01.png): publishing would replace the other's."""
+    gs = store()
+    base, main, head = (_blobs(c, slug, gs) for c in (base_commit, main_commit, head_commit))
+    return [n for n in sorted(set(base) | set(main) | set(head))
+            if head.get(n) != base.get(n) and main.get(n) != base.get(n) and main.get(n) != head.get(n)]
+
+
+def rebase(slug: str, old_base: str | None, new_base: str | None, head_commit: str | None) -> dict[str, bytes | None]:
+    """When a draft moves onto a newer main (its conflict resolved): main's file changes for the
+    files the draft did not touch, so they are not taken as this draft's removals."""
+    gs = store()
+    old, new, head = (_blobs(c, slug, gs) for c in (old_base, new_base, head_commit))
+    out: dict[str, bytes | None] = {}
+    for name in sorted(set(old) | set(new)):
+        if head.get(name) == old.get(name) and new.get(name) != old.get(name):
+            out[path_of(slug, name)] = gs.read_bytes(new_base, path_of(slug, name)) if name in new else None
+    return out

@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app import audit
+from app.documents import attachments
 from app.errors import Conflict, ValidationError
 from app.gitstore import RefMoved, store
 from app.manuals.document import SLUG_RE, ManualDoc, parse
@@ -301,7 +302,11 @@ def resolve_conflict(session: Session, user: User, revision: Revision, *, fields
         raise ValidationError("本文に競合の印（<<<<<<<）が残っています。編集した内容から印を取り除いてください。")
     if revision.head_commit != expected_head:
         raise _stale(session, revision)
-    _commit_draft(session, user, revision, doc.dump(), expected_head=expected_head, now=now)
+    # The draft now starts from main: main's changes to files the draft left alone come along.
+    files: dict[str, str | bytes | None] = {revision.manual.path: doc.dump()}
+    files.update(attachments.rebase(revision.manual.slug, revision.base_commit, found.main_commit,
+                                    revision.head_commit))
+    commit_files(session, user, revision, files, expected_head=expected_head, now=now)
     revision.base_commit = found.main_commit
     revision.conflict_text = None
     revision.conflict_data = None

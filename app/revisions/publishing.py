@@ -98,6 +98,12 @@ def publish(session: Session, revision: Revision, approver: User, step: Approval
         comment = (comment + "\n" if comment else "") + f"遡及適用を確認（施行日 {wareki(revision.effective_date)}、公布日 {wareki(day)}）"
     gs = store()
     tip = gs.ref(MAIN)
+    clashing = attachments.clashes(revision.manual.slug, revision.base_commit, tip, revision.head_commit)
+    if clashing:  # refused before anything is recorded: the drafter renames, then it is decided
+        raise ValidationError(
+            "この改正案の添付ファイルと同じ名前のファイルが、起案後に公布された別の改正で登録・変更されています。"
+            "決裁すると、そちらのファイルを置き換えてしまいます。差し戻して、起案者が別の名前で登録し直してください。",
+            details=[f"files/{n}" for n in clashing])
     merged = _merge(gs, revision, tip)
     if not merged.clean:
         send_back(session, revision, approver, merged, tip, now)
