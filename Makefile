@@ -10,6 +10,7 @@ PORT ?= 5000
 CHROMIUM := /usr/bin/chromium
 
 WEB_CONCURRENCY ?= 4
+TMPDIR_TESTS ?= /tmp/tebiki-tests
 
 .PHONY: install setup run serve migrate test test-sqlite test-postgres lint sysdeps testdeps clean
 
@@ -73,18 +74,25 @@ serve: install
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 test-sqlite: install testdeps
-	env -u TEST_DATABASE_URL $(BIN)/python -m pytest $(PYTEST_ARGS)
+	@mkdir -p $(TMPDIR_TESTS)
+	env -u TEST_DATABASE_URL $(BIN)/python -m pytest --basetemp=$(TMPDIR_TESTS)/sqlite $(PYTEST_ARGS)
 
 test-postgres: install testdeps
 	@if [ -z "$$TEST_DATABASE_URL" ]; then echo "TEST_DATABASE_URL が未設定です（例 postgresql+psycopg://postgres@127.0.0.1:5432/test）"; exit 1; fi
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	@mkdir -p $(TMPDIR_TESTS)
+	$(BIN)/python -m pytest --basetemp=$(TMPDIR_TESTS)/postgres $(PYTEST_ARGS)
 
-# The whole suite on SQLite, and again on PostgreSQL when TEST_DATABASE_URL is set.
-test: lint test-sqlite
-	@if [ -n "$$TEST_DATABASE_URL" ]; then $(MAKE) --no-print-directory test-postgres; \
-	else echo "TEST_DATABASE_URL 未設定のため PostgreSQL での実行は省略しました（.ci/run は設定します）。"; fi
+# The whole suite on SQLite, and on PostgreSQL when TEST_DATABASE_URL is set. The two passes run side by
+# side (each waits mostly on browsers, servers and fsync, so together they take little more than one);
+# each one's output is printed whole when it ends.
+test: lint install testdeps
+	@if [ -n "$$TEST_DATABASE_URL" ]; then \
+	  $(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres; \
+	else $(MAKE) --no-print-directory test-sqlite; \
+	  echo "TEST_DATABASE_URL 未設定のため PostgreSQL での実行は省略しました（.ci/run は設定します）。"; fi
 
 clean:
 	rm -rf $(VENV) instance manuals_repo .pytest_cache .ruff_cache

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Flask
 
-from app.config import BASE_DIR, load_config
+from app.config import PACKAGE_DIR, load_config
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -14,7 +14,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     settings = load_config(config)
     app = Flask(
         __name__,
-        template_folder=str(BASE_DIR / "templates"),
+        template_folder=str(PACKAGE_DIR / "templates"),
         instance_path=settings["INSTANCE_DIR"],
     )
     app.config.update(settings)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -10,14 +13,14 @@ from sqlalchemy import ForeignKey, Integer, String, Text, event, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from app.errors import TebikiError
-from app.extensions import UTCDateTime, db
+from app.extensions import Model, UTCDateTime
 from app.wareki import now_utc
 
 if TYPE_CHECKING:
     from app.org.models import User
 
 
-class AuditEntry(db.Model):
+class AuditEntry(Model):
     __tablename__ = "audit_log"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -66,7 +69,83 @@ ACTION_LABELS: dict[str, str] = {
     "unit.reactivate": "所属再有効化",
     "seed.org": "組織データ投入",
     "seed.demo": "デモデータ投入",
+    "manual.create": "マニュアルの新規作成",
+    "manual.import": "マニュアルの一括取込",
+    "manual.manager": "管理担当者の変更",
+    "manual.review": "定期見直し",
+    "revision.create": "改正案の起案",
+    "revision.consult": "意見照会の開始",
+    "revision.comment": "意見の提出",
+    "revision.comment_disposition": "意見への対応",
+    "revision.submit": "決裁への回付",
+    "revision.approve": "承認（審査・合議・決裁）",
+    "revision.return": "差戻し",
+    "revision.withdraw": "起案の取下げ",
+    "revision.publish": "公布",
+    "revision.conflict": "改正の競合",
+    "revision.resolve": "競合の解消",
+    "inquiry.create": "照会の登録",
+    "inquiry.answer_draft": "回答案の保存",
+    "inquiry.submit": "回答案の決裁への回付",
+    "inquiry.approve": "回答の決裁",
+    "inquiry.return": "回答案の差戻し",
+    "inquiry.reflected": "マニュアルへの反映",
+    "ruling.publish": "判断事例の公表",
+    "ruling.import": "判断事例の一括取込",
+    "ruling.recheck": "判断事例の再確認",
+    "ruling.amend": "判断事例の改訂案",
+    "ruling.amend_approve": "判断事例の改訂の決裁",
+    "ruling.amend_return": "判断事例の改訂案の差戻し",
+    "notice.confirm": "周知の確認",
+    "notice.delegate": "周知確認の代行者指定",
+    "notice.undelegate": "周知確認の代行者解除",
+    "notice.acknowledge": "改正内容の確認（職員）",
+    "notice.passed": "理解度確認の合格",
+    "notice.withdraw": "周知済の取消し",
+    "notice.campaign": "年次の再確認の設定",
+    "handover.start": "事務引継書の作成開始",
+    "handover.save": "事務引継書の保存",
+    "handover.submit": "事務引継書の提出",
+    "handover.return": "事務引継書の差戻し",
+    "handover.confirm": "事務引継書の確認",
+    "staff.import": "人事異動の登録",
+    "staff.move": "異動の発令（所属の変更）",
 }
+
+# What an entry is about (the filter and the 対象 column).
+OBJECT_LABELS: dict[str, str] = {
+    "user": "職員", "unit": "所属", "manual": "マニュアル", "revision": "改正案", "inquiry": "照会・判断事例",
+    "notice": "通知", "handover": "事務引継書", "transfer_round": "人事異動", "directory": "ディレクトリ",
+    "directory_department": "ディレクトリの所属名", "system": "システム",
+}
+
+# The detail keys, in the words of the page.
+DETAIL_LABELS: dict[str, str] = {
+    "added": "追加", "address": "接続元", "admin": "システム管理者", "after": "変更後", "before": "変更前",
+    "by": "開始した人", "changes": "変更内容", "comment": "コメント", "commit": "コミット", "count": "件数",
+    "deadline": "期限", "disposition": "対応", "dry_run": "確認のみ", "effective": "施行日", "file": "ファイル",
+    "handover": "事務引継書", "kind": "種別", "login": "ログインID", "manual": "マニュアル", "meaning": "区分",
+    "name": "名称", "note": "メモ", "number": "番号", "owner": "所管課", "person": "職員", "position": "職",
+    "published_at": "公布日時", "reason": "理由", "repair": "修復", "round": "人事異動", "rows": "行数",
+    "sessions": "終了したログイン", "share_all": "全区共有", "slug": "識別名", "slugs": "識別名",
+    "source": "取込元", "status": "状態", "title": "名称", "to": "異動先", "transfers": "異動者数",
+    "trusted_device": "確認済みの端末", "unit": "所属", "unmapped": "未対応の所属名", "value": "値",
+    "verdict": "見直しの結果", "version": "版", "via": "経由",
+}
+
+
+# The time rows are written at: now, except while loading past history (the demo data's 2023–2025
+# approvals are logged on the days they were given).
+_WRITTEN_AT: ContextVar[datetime | None] = ContextVar("audit_written_at", default=None)
+
+
+@contextmanager
+def dated(when: datetime) -> Iterator[None]:
+    token = _WRITTEN_AT.set(when)
+    try:
+        yield
+    finally:
+        _WRITTEN_AT.reset(token)
 
 
 def record(
@@ -78,6 +157,7 @@ def record(
     **details: Any,
 ) -> AuditEntry:
     entry = AuditEntry(
+        at=_WRITTEN_AT.get() or now_utc(),
         actor_id=actor.id if actor is not None else None,
         actor_name=actor.name if actor is not None else "システム",
         action=action,

@@ -76,7 +76,8 @@ def backup_cmd(directory: str) -> None:
         manifest = backups.backup(db.session, directory)
     except TebikiError as err:
         fail(err)
-    rows = sum(manifest["counts"].values())  # type: ignore[union-attr]
+    counts: dict[str, int] = manifest["counts"]  # type: ignore[assignment]
+    rows = sum(counts.values())
     click.echo(f"バックアップしました: {directory}（{rows:,}行、参照 {manifest['refs']}件）")
 
 

@@ -7,7 +7,10 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parent  # templates, static files and migrations ship inside it
+# Where instance/ and manuals_repo/ default to: the checkout when run from one, else the working
+# directory (an installed package must not write into site-packages).
+BASE_DIR = PACKAGE_DIR.parent if (PACKAGE_DIR.parent / "pyproject.toml").exists() else Path.cwd()
 INSTANCE_DIR = Path(os.environ.get("TEBIKI_INSTANCE", BASE_DIR / "instance"))
 
 

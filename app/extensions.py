@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import DateTime, MetaData
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
 
 # Named constraints so Alembic migrations are identical on SQLite and PostgreSQL.
@@ -26,7 +27,21 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
-db = SQLAlchemy(model_class=Base)
+class _SQLAlchemy(SQLAlchemy):
+    if TYPE_CHECKING:
+        # `db.session` is a scoped_session: the request's Session behind a proxy with every Session
+        # method. Services take a Session; typed so, the proxy can be passed without a cast each time.
+        session: Session  # type: ignore[assignment]
+
+
+db = _SQLAlchemy(model_class=Base)
+
+# The base of every model: db.Model at run time (table names, binds, `query`); typed as the
+# declarative Base, which is what a type checker can follow.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
 migrate = Migrate()
 csrf = CSRFProtect()
 login_manager = LoginManager()

@@ -8,14 +8,19 @@ UPDATE waits for the first's row lock and then re-reads the row; on SQLite write
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, inspect, update
+from sqlalchemy import ColumnElement, CursorResult, Executable, inspect, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import ObjectDeletedError
 
 from app.errors import Conflict
+
+
+def changed(session: Session, stmt: Executable) -> int:
+    """How many rows a conditional UPDATE / DELETE matched: the count every guarded write checks."""
+    return cast("CursorResult[Any]", session.execute(stmt)).rowcount
 
 
 def transition(session: Session, obj: Any, condition: ColumnElement[bool], refusal: str | Callable[[Any], str],
@@ -27,10 +32,10 @@ def transition(session: Session, obj: Any, condition: ColumnElement[bool], refus
     mapper = inspect(model)
     (pk,) = mapper.primary_key
     session.flush()
-    moved = session.execute(
+    moved = changed(session,
         update(model).where(pk == getattr(obj, pk.key), condition).values(**values)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     if moved != 1:
         try:
             session.refresh(obj)

@@ -15,11 +15,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from app.errors import Conflict
-from app.extensions import UTCDateTime, db
+from app.extensions import Model, UTCDateTime
+from app.guard import changed
 from app.wareki import now_utc
 
 
-class JobLease(db.Model):
+class JobLease(Model):
     __tablename__ = "job_leases"
 
     name: Mapped[str] = mapped_column(String(60), primary_key=True)
@@ -39,11 +40,11 @@ def single_run(session: Session, name: str, *, lease: timedelta = timedelta(hour
     insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(JobLease)
     session.execute(insert.values(name=name, holder="", until=None).on_conflict_do_nothing(index_elements=["name"]))
     now = now_utc()
-    taken = session.execute(update(JobLease).where(JobLease.name == name, or_(JobLease.until.is_(None),
+    taken = changed(session, update(JobLease).where(JobLease.name == name, or_(JobLease.until.is_(None),
                                                                                JobLease.until < now))
                             .values(holder=_me(), until=now + lease).execution_options(synchronize_session=False))
     session.commit()
-    if not taken.rowcount:
+    if not taken:
         raise Conflict(f"「{name}」は別のサーバー（またはプロセス）で実行中のため、実行しませんでした。")
     release = update(JobLease).where(JobLease.name == name, JobLease.holder == _me()).values(until=None)
     try:

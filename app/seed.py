@@ -144,32 +144,48 @@ def seed_demo_rulings(session: Session) -> dict[str, int]:
     imported = import_file(session, DEMO_DIR / "rulings" / "rulings.csv")
 
     def manual(slug: str) -> Manual:
-        return session.scalar(select(Manual).where(Manual.slug == slug))
+        return session.scalars(select(Manual).where(Manual.slug == slug)).one()
 
     ward, hq_staff, head = (staff(session, "青葉区 保険年金課", STAFF), staff(session, "健康福祉局 保険年金課", STAFF),
                             staff(session, "健康福祉局 保険年金課", HEAD))
-    rulings.file_inquiry(
-        session, ward, kind="疑義照会", subject="資格喪失届の添付書類として離職票の写しは足りるか",
+    now = datetime.now(JST)
+
+    def ask(days: int, user: User, **kw: object) -> Inquiry:
+        """An inquiry filed `days` ago (the demo shows 経過日数 and the 14-day check)."""
+        when = now - timedelta(days=days, hours=days % 5)
+        with audit.dated(when):
+            inquiry = rulings.file_inquiry(session, user, **kw)  # type: ignore[arg-type]
+            session.flush()
+        inquiry.asked_on, inquiry.created_at, inquiry.updated_at = when.date(), when, when
+        return inquiry
+
+    def answer(inquiry: Inquiry, days: int, **kw: object) -> None:
+        with audit.dated(now - timedelta(days=days)):
+            rulings.save_answer(session, hq_staff, inquiry, submit=True, **kw)  # type: ignore[arg-type]
+
+    ask(3, ward, kind="疑義照会", subject="資格喪失届の添付書類として離職票の写しは足りるか",
         body="社会保険の資格取得に伴う国保の資格喪失届で、被用者保険の資格確認書類の代わりに離職票の写しを持参した方がいる。"
              "受け付けてよいか。", manual=manual("kokuho-shikaku"))
-    awaiting = rulings.file_inquiry(
-        session, staff(session, "泉区 保険年金課", STAFF), kind="疑義照会", subject="減免申請の期限を過ぎた場合の取扱い",
-        body="災害による減免申請が納期限を3日過ぎて提出された。やむを得ない理由があるが、受け付けてよいか。",
-        manual=manual("kokuho-hokenryo-genmen"), urgency="至急")
-    rulings.save_answer(session, hq_staff, awaiting, answer="やむを得ない理由が確認できる場合は受け付けて差し支えない。",
-                        basis="国民健康保険料減免取扱要領 第4", tags=["減免", "期限"], share_all=True, submit=True)
-    private = rulings.file_inquiry(
-        session, ward, kind="疑義照会", subject="窓口での受付時間外の届出",
-        body="閉庁間際に来庁し、受付が終わらなかった方の届出日をいつとするか。", manual=manual("kokuho-shikaku"))
-    rulings.save_answer(session, hq_staff, private, answer="来庁した日を受付日として差し支えない。", basis="手引き 第2章",
-                        tags=["受付日"], share_all=False, submit=True)
-    rulings.approve(session, head, private)
-    rulings.file_inquiry(
-        session, ward, kind="改善提案", subject="必要書類の表に在留カードの確認事項を追加してほしい",
+    awaiting = ask(9, staff(session, "泉区 保険年金課", STAFF), kind="疑義照会", subject="減免申請の期限を過ぎた場合の取扱い",
+                   body="災害による減免申請が納期限を3日過ぎて提出された。やむを得ない理由があるが、受け付けてよいか。",
+                   manual=manual("kokuho-hokenryo-genmen"), urgency="至急")
+    answer(awaiting, 7, answer="やむを得ない理由が確認できる場合は受け付けて差し支えない。",
+           basis="国民健康保険料減免取扱要領 第4", tags=["減免", "期限"], share_all=True)
+    private = ask(27, ward, kind="疑義照会", subject="窓口での受付時間外の届出",
+                  body="閉庁間際に来庁し、受付が終わらなかった方の届出日をいつとするか。", manual=manual("kokuho-shikaku"))
+    answer(private, 25, answer="来庁した日を受付日として差し支えない。", basis="手引き 第2章", tags=["受付日"],
+           share_all=False)
+    approved_at = now - timedelta(days=24)
+    with audit.dated(approved_at):
+        rulings.approve(session, head, private, now=approved_at)
+    ask(1, ward, kind="改善提案", subject="必要書類の表に在留カードの確認事項を追加してほしい",
         body="外国人住民の資格取得届で在留期間の確認が漏れやすいため、表に在留カードの確認事項を追加してほしい。",
         manual=manual("kokuho-shikaku"))
+    ask(18, staff(session, "宮城野区 保険年金課", STAFF), kind="疑義照会", subject="世帯主変更と同時の国保の世帯分離",
+        body="転居と同時に世帯分離をする届出があった。国保の資格の異動日は住民異動日と同じでよいか。",
+        manual=manual("kokuho-shikaku"))
     session.commit()
-    return {"rulings": len(imported), "inquiries": 4}
+    return {"rulings": len(imported), "inquiries": 5}
 
 
 # --- demo manuals ------------------------------------------------------------------------------
@@ -234,26 +250,34 @@ def seed_demo_manuals(session: Session) -> dict[str, int]:
     for when, kind, path in sorted(events):
         if kind == "import":
             doc = parse(path.read_text(encoding="utf-8"))
-            (manual,) = import_documents(session, [(path.name, path.read_text(encoding="utf-8"))],
-                                         as_user=staff(session, doc.owner, HEAD), when=when)
-            manual.manager = staff(session, doc.owner, STAFF)
-            session.commit()
+            with audit.dated(when):
+                (manual,) = import_documents(session, [(path.name, path.read_text(encoding="utf-8"))],
+                                             as_user=staff(session, doc.owner, HEAD), when=when)
+                manual.manager = staff(session, doc.owner, STAFF)
+                session.commit()
             continue
-        manual = session.scalar(select(Manual).where(Manual.slug == path.parent.name))
-        if manual is None:
+        found = session.scalar(select(Manual).where(Manual.slug == path.parent.name))
+        if found is None:
             continue
+        manual = found
         owner = manual.owner_unit.name
         drafter, chief, head = (staff(session, owner, p) for p in (STAFF, CHIEF, HEAD))
         meta, body = _revision_file(path)
-        revision = drafting.open_revision(session, drafter, manual, now=when)
-        doc = parse(base.current_text(revision))
-        drafting.save_draft(session, drafter, revision, _fields_from(
-            doc, body=body, effective=date.fromisoformat(str(meta["effective"])), reason=str(meta.get("reason", "")),
-            summary=str(meta.get("summary", ""))), expected_head=revision.head_commit, now=when)
-        route.submit(session, drafter, revision, now=when + timedelta(hours=2))
-        route.approve(session, chief, revision, "内容を確認しました。", now=when + timedelta(days=1))
-        route.approve(session, head, revision, now=when + timedelta(days=3))
-        session.commit()  # each publication's reactions (notices, index) run after its commit
+        # Each step is logged on its own (historical) day, as the approvals record it.
+        with audit.dated(when):
+            revision = drafting.open_revision(session, drafter, manual, now=when)
+            doc = parse(base.current_text(revision))
+            drafting.save_draft(session, drafter, revision, _fields_from(
+                doc, body=body, effective=date.fromisoformat(str(meta["effective"])),
+                reason=str(meta.get("reason", "")), summary=str(meta.get("summary", ""))),
+                expected_head=revision.head_commit, now=when)
+        with audit.dated(when + timedelta(hours=2)):
+            route.submit(session, drafter, revision, now=when + timedelta(hours=2))
+        with audit.dated(when + timedelta(days=1)):
+            route.approve(session, chief, revision, "内容を確認しました。", now=when + timedelta(days=1))
+        with audit.dated(when + timedelta(days=3)):
+            route.approve(session, head, revision, now=when + timedelta(days=3))
+            session.commit()  # each publication's reactions (notices, index) run after its commit
         published += 1
     _seed_confirmations(session)
     open_states = _seed_open_revisions(session)
@@ -266,7 +290,7 @@ def _seed_confirmations(session: Session) -> None:
     from app.notices import inbox as notices
     from app.notices.models import PENDING, Notice
 
-    latest = {}
+    latest: dict[int | None, int] = {}
     for n in session.scalars(select(Notice).where(Notice.revision_id.is_not(None)).order_by(Notice.id)):
         latest[n.manual_id] = max(latest.get(n.manual_id, 0), n.revision_id or 0)
     heads = {u.unit_id: u for u in session.scalars(select(User).where(User.position == HEAD))}
@@ -292,11 +316,12 @@ def _seed_open_revisions(session: Session) -> int:
         if m is None:
             return None
         drafter = staff(session, m.owner_unit.name, STAFF)
-        revision = drafting.open_revision(session, drafter, m, now=now - timedelta(days=5))
-        doc = parse(base.current_text(revision))
-        drafting.save_draft(session, drafter, revision, _fields_from(
-            doc, body=_add_sentence(doc.body, sentence), effective=today_jst() + timedelta(days=60), reason=reason,
-            summary=""), expected_head=revision.head_commit, now=now - timedelta(days=5))
+        with audit.dated(now - timedelta(days=5)):
+            revision = drafting.open_revision(session, drafter, m, now=now - timedelta(days=5))
+            doc = parse(base.current_text(revision))
+            drafting.save_draft(session, drafter, revision, _fields_from(
+                doc, body=_add_sentence(doc.body, sentence), effective=today_jst() + timedelta(days=60), reason=reason,
+                summary=""), expected_head=revision.head_commit, now=now - timedelta(days=5))
         return revision, drafter
 
     # 意見照会中, with comments from two wards.

@@ -24,6 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import cast
 
 from app.errors import ValidationError
 
@@ -112,7 +113,7 @@ def _xlsx_rows(path: Path, limits: Limits) -> list[list[object]]:
         ws.reset_dimensions()  # the stored size may lie (too small or a million rows): read the data itself
         # One column past the limit is read, so a wider table is noticed without building huge rows.
         for number, values in enumerate(ws.iter_rows(values_only=True, max_col=limits.columns + 1), start=1):
-            row = list(values)
+            row: list[object] = list(values)
             while row and row[-1] in (None, ""):
                 row.pop()
             guard.row(number, len(row))
@@ -244,9 +245,10 @@ def to_xlsx(rows: Iterable[Sequence[object]], *, sheet_title: str | None = None,
     """Every str is a text cell (never a formula); `heading` makes row 1 a title."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
+    from openpyxl.worksheet.worksheet import Worksheet
 
     wb = Workbook()
-    ws = wb.active
+    ws = cast(Worksheet, wb.active)  # a new workbook's one sheet
     if sheet_title:
         ws.title = sheet_title[:31]
     alignment = Alignment(wrap_text=True, vertical="top") if wrap else None
@@ -262,7 +264,7 @@ def to_xlsx(rows: Iterable[Sequence[object]], *, sheet_title: str | None = None,
                 if value.startswith(FORMULA_START):
                     cell.quotePrefix = True  # Excel keeps it as text even when the cell is edited
             else:
-                cell.value = value
+                cell.value = value  # type: ignore[assignment]  # numbers and dates; openpyxl checks the type
             if alignment is not None:
                 cell.alignment = alignment
     if heading and ws.max_row >= 1:

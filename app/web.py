@@ -3,6 +3,7 @@ commands (each registers itself with `init_app`), template helpers and error pag
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from app import audit, cli, dashboard, jobs, uow
-from app.config import BASE_DIR
+from app.config import PACKAGE_DIR
 from app.directory import commands as directory_commands
 from app.directory import views as directory_views
 from app.documents import views as document_views
@@ -21,27 +22,37 @@ from app.errors import TebikiError
 from app.events import commands as event_commands
 from app.extensions import csrf, db, login_manager, migrate
 from app.handover import commands as handover_commands
+from app.handover import panels as handover_panels
 from app.handover import permissions as handover_rules
 from app.handover import round_views
 from app.handover import views as handover_views
+from app.handover.models import HandoverState
+from app.help import views as help_views
 from app.manuals import commands as manual_commands
 from app.manuals import diff
 from app.manuals import permissions as manual_rules
 from app.manuals import views as manual_views
 from app.notices import commands as notice_commands
+from app.notices import panels as notice_panels
 from app.notices import permissions as notice_rules
 from app.notices import views as notice_views
 from app.notices.inbox import unread_count
+from app.notices.models import NoticeStatus
 from app.org import commands as org_commands
+from app.org import panels as org_panels
 from app.org import permissions
 from app.org import views as org_views
 from app.org.models import User
 from app.org.sessions import load_user as load_session_user
+from app.revisions import panels as revision_panels
 from app.revisions import permissions as revision_rules
 from app.revisions import views as revision_views
+from app.revisions.models import RevisionState
 from app.rulings import commands as ruling_commands
+from app.rulings import panels as ruling_panels
 from app.rulings import permissions as ruling_rules
 from app.rulings import views as ruling_views
+from app.rulings.models import InquiryStatus
 from app.search import commands as search_commands
 from app.search import views as search_views
 from app.usage import services as usage
@@ -51,10 +62,12 @@ from app.webutil import BoundedIntConverter, TebikiRequest, error_response, page
 MODELS = (jobs,)  # shared tables outside the domains (registered with the metadata)
 # Every domain's permission rules go into the one registry (app.org.permissions).
 RULES = (manual_rules, revision_rules, ruling_rules, notice_rules, handover_rules)
+# Every domain's dashboard boxes go into the one list the dashboard asks (app.panels).
+PANELS = (revision_panels, notice_panels, ruling_panels, handover_panels, org_panels)
 # Every domain: its pages and its `flask` commands register themselves.
 DOMAINS = (dashboard, org_views, org_commands, manual_views, manual_commands, revision_views, ruling_views,
            ruling_commands, search_views, search_commands, notice_views, notice_commands, handover_views,
-           handover_commands, round_views, directory_views, directory_commands, document_views, event_commands, cli)
+           handover_commands, round_views, directory_views, directory_commands, document_views, event_commands, help_views, cli)
 
 
 @dataclass(frozen=True)
@@ -84,6 +97,7 @@ NAV: list[NavItem] = [
     NavItem("事務引継書", "handover.index", pages=("handover.show", "handover.print_view")),
     NavItem("点検", "handover.checks", "checks.view", pages=("handover.checks",)),
     NavItem("管理", "admin.index", "admin.access"),
+    NavItem("ヘルプ", "help.index", pages=("help.index", "help.role")),
 ]
 
 
@@ -109,7 +123,7 @@ def init_app(app: Flask) -> None:
     app.url_map.converters["int"] = BoundedIntConverter
     db.init_app(app)
     # render_as_batch: SQLite cannot ALTER most things; batch mode recreates the table.
-    migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
+    migrate.init_app(app, db, directory=str(PACKAGE_DIR / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     login_manager.init_app(app)
     usage.init_app(app)  # after_request runs in reverse: the counts are written after the commit
@@ -125,10 +139,18 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["shinkyu_blocks"] = diff.blocks
     app.jinja_env.filters["wareki"] = wareki
     app.jinja_env.filters["wareki_datetime"] = wareki_datetime
+    # Jinja's own groupby sorts by the key (code point order: 宮城総合支所 before 宮城野区); this one
+    # keeps the list's order, which is the city's (app.ordering).
+    app.jinja_env.filters["groups_in_order"] = lambda items, attr: [
+        (key, list(group)) for key, group in itertools.groupby(items, key=lambda i: getattr(i, attr, None)
+                                                                if not isinstance(i, dict) else i.get(attr))]
     app.jinja_env.globals.update(can=lambda action, obj=None: permissions.can(current_user._get_current_object(),
                                                                               action, obj),
                                  nav_items=nav_items, page_url=page_url, unread_notices=unread_notices,
-                                 audit_labels=audit.ACTION_LABELS)
+                                 audit_labels=audit.ACTION_LABELS,
+                                 # The state vocabularies, so templates compare with names, not raw strings.
+                                 RevisionState=RevisionState, InquiryStatus=InquiryStatus,
+                                 NoticeStatus=NoticeStatus, HandoverState=HandoverState)
 
     _register_error_pages(app)
 
@@ -187,8 +209,14 @@ def _register_error_pages(app: Flask) -> None:
             405: "この画面ではその操作はできません。",
             403: "この操作を行う権限がありません。",
             400: "リクエストの内容が正しくありません。",
+            401: "ログインしてください。",
+            410: "このページは削除されました。",
+            415: "この形式のデータは受け付けません。",
+            429: "短時間に操作が集中しました。しばらく待ってから、もう一度お試しください。",
+            503: "ただいま利用できません。しばらく待ってから、もう一度お試しください。",
         }
-        return error_response(status, messages.get(status, err.description or "エラーが発生しました。"))
+        # Never Werkzeug's own (English) description: every error page reads in Japanese.
+        return error_response(status, messages.get(status, "リクエストを処理できませんでした。"))
 
     @app.errorhandler(Exception)
     def unexpected(err: Exception):  # type: ignore[no-untyped-def]

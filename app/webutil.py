@@ -26,7 +26,12 @@ STATUS_TITLES = {
     404: "ページが見つかりません",
     405: "この操作はできません",
     409: "他の操作と競合しました",
+    401: "ログインが必要です",
+    410: "ページがありません",
     413: "ファイルが大きすぎます",
+    415: "受け付けない形式です",
+    429: "操作が集中しています",
+    503: "ただいま利用できません",
     500: "システムエラーが発生しました",
 }
 
@@ -97,7 +102,8 @@ def page_url(**changes: Any) -> str:
             args.pop(key, None)
         else:
             args[key] = value
-    return url_for(request.endpoint or "main.dashboard", **(request.view_args or {}), **args)
+    values: dict[str, Any] = {**(request.view_args or {}), **args}
+    return url_for(request.endpoint or "main.dashboard", **values)
 
 
 # The largest id or page number anything here stores (PostgreSQL integer; SQLite would overflow at 2**63).
@@ -109,7 +115,7 @@ class BoundedArgs(MultiDict):  # type: ignore[type-arg]
     """Query and form values: an integer out of range reads as missing (the default), so a crafted
     `?page=99999999999999999999` or `?owner=-1` never reaches the database."""
 
-    def get(self, key: Any, default: Any = None, type: Any = None) -> Any:  # noqa: A002 (werkzeug's name)
+    def get(self, key: Any, default: Any = None, type: Any = None) -> Any:  # type: ignore[override]  # noqa: A002
         value = super().get(key, default, type)
         if type is int and isinstance(value, int) and not (0 <= value <= MAX_INT):
             return default

@@ -1,7 +1,14 @@
-"""Relevance of search on the demo manuals and rulings: nDCG@10 and recall@10 over the judged
-queries in bench/search_queries.json (variant spellings, keywords, sentences, one-character).
+"""Relevance of search on the demo manuals and rulings: graded nDCG@10, P@1 and recall@10 per group
+of the judged queries in bench/search_queries.json.
 
-    .venv/bin/python bench/search_eval.py [-v]
+Groups: variant spellings, keyword, sentence, one-character (short); governing (keyword queries
+whose governing manual section, grade 2, must be first — measured with one-line 附則 sections added
+to several manuals, as a revision does), reading (hiragana / katakana / half width), typo (scored on
+what one click on 「もしかして」 gives; the expected suggestion is checked too), junk (must return
+nothing: nDCG and P@1 are 1 only for an empty list) and question (the matching ruling, grade 2).
+`relevant` is a list (grade 1 each) or {key: grade}. P@1: the first result has the top grade.
+
+    .venv/bin/python bench/search_eval.py [-v] [--whoosh]
 """
 
 from __future__ import annotations
@@ -16,12 +23,37 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import make_app  # noqa: E402
 
 QUERIES = Path(__file__).resolve().parent / "search_queries.json"
+# A revision that only adds the date a manual comes into force: a one-line section whose manual
+# title holds every keyword (the case issue 18 saw win 「国保 喪失」).
+SUPPLEMENT = "\n\n## 第{n}章 附則\n\nこの手引きは、令和9年4月1日から施行する。\n"
+SUPPLEMENTED = ["kokuho-shikaku", "jidou-teate-nintei", "shizei-nouzei-soudan", "youkaigo-nintei-shinsei",
+                "juminhyo-koufu-dairinin", "shougaisha-techou", "kokuho-hokenryo-genmen"]
 
 
-def ndcg(ranked: list[str], relevant: set[str], k: int = 10) -> float:
-    dcg = sum(1 / math.log2(i + 2) for i, key in enumerate(ranked[:k]) if key in relevant)
-    ideal = sum(1 / math.log2(i + 2) for i in range(min(k, len(relevant))))
+def grades(case: dict) -> dict[str, int]:
+    rel = case["relevant"]
+    return dict(rel) if isinstance(rel, dict) else {k: 1 for k in rel}
+
+
+def ndcg(ranked: list[str], judged: dict[str, int], k: int = 10) -> float:
+    dcg = sum((2 ** judged.get(key, 0) - 1) / math.log2(i + 2) for i, key in enumerate(ranked[:k]))
+    ideal = sum((2 ** g - 1) / math.log2(i + 2) for i, g in enumerate(sorted(judged.values(), reverse=True)[:k]))
     return dcg / ideal if ideal else 0.0
+
+
+def add_supplements(session) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from app.gitstore import store
+    from app.manuals.models import Manual
+    from app.search import services as search
+
+    for slug in SUPPLEMENTED:
+        manual = session.scalar(select(Manual).where(Manual.slug == slug))
+        text = store().read(manual.current_commit, manual.path) or ""
+        chapters = text.count("\n## ")
+        docs = search.manual_docs(manual, text.rstrip() + SUPPLEMENT.format(n=chapters + 1))
+        search.get_index().upsert(docs, replace_prefixes=[f"manual:{slug}#"])
 
 
 def main() -> None:
@@ -33,33 +65,49 @@ def main() -> None:
     from app.search import services as search
     from app.seed import DEMO_DIR, seed_demo_manuals
 
+    def ranked_for(query: str) -> tuple[list[str], str | None]:
+        res = search.search(db.session, None, query, limit=10, record=False)
+        keys = [f"{r.hit.kind}:{r.hit.ref}" + (f"#{r.hit.anchor}" if r.hit.kind == "manual" else "")
+                for r in res.results]
+        return keys, getattr(res, "suggestion", None)
+
     cases = json.loads(QUERIES.read_text(encoding="utf-8"))
     with app.app_context(), app.test_request_context():
         seed_demo_manuals(db.session)
         import_file(db.session, DEMO_DIR / "rulings" / "rulings.csv")
         search.reindex(db.session)
-        per_kind: dict[str, list[tuple[float, float]]] = {}
+        add_supplements(db.session)
+        per_kind: dict[str, list[tuple[float, float, float]]] = {}
         for case in cases:
-            results = search.search(db.session, None, case["query"], limit=10, record=False).results
-            ranked = [f"{r.hit.kind}:{r.hit.ref}" + (f"#{r.hit.anchor}" if r.hit.kind == "manual" else "")
-                      for r in results]
-            relevant = set(case["relevant"])
-            score = ndcg(ranked, relevant)
-            recall = len(relevant & set(ranked)) / len(relevant)
-            per_kind.setdefault(case["kind"], []).append((score, recall))
-            if verbose or recall < 1:
-                mark = "  " if recall == 1 else "! "
-                print(f"{mark}[{case['kind']}] {case['query']}: nDCG {score:.2f} recall {recall:.2f}")
-                if verbose or recall < 1:
-                    for key in sorted(relevant - set(ranked)):
-                        print(f"      missed {key}")
+            ranked, suggestion = ranked_for(case["query"])
+            note = ""
+            if case["kind"] == "typo":
+                note = f" suggestion {suggestion!r}" + ("" if suggestion == case.get("suggest") else " (expected "
+                                                         f"{case.get('suggest')!r})")
+                if suggestion:
+                    ranked, _ = ranked_for(suggestion)
+            judged = grades(case)
+            if case["kind"] == "junk":
+                score = p1 = recall = float(not ranked)
+            else:
+                score = ndcg(ranked, judged)
+                top = max(judged.values())
+                p1 = float(bool(ranked) and judged.get(ranked[0], 0) == top)
+                recall = len(set(judged) & set(ranked)) / len(judged)
+            per_kind.setdefault(case["kind"], []).append((score, p1, recall))
+            if verbose or recall < 1 or p1 < 1:
+                mark = "  " if recall == 1 and p1 == 1 else "! "
+                print(f"{mark}[{case['kind']}] {case['query']}: nDCG {score:.2f} P@1 {p1:.0f} recall {recall:.2f}{note}")
+                for key in sorted(set(judged) - set(ranked)):
+                    print(f"      missed {key}")
+                if ranked and (p1 < 1 or verbose):
+                    print(f"      first {ranked[0]}")
     print(f"\nbackend: {backend}")
     all_scores = [s for v in per_kind.values() for s in v]
-    for kind, scores in sorted(per_kind.items()):
-        print(f"{kind:<9} n={len(scores):<3} nDCG@10 {sum(s for s, _ in scores) / len(scores):.3f}"
-              f"   recall@10 {sum(r for _, r in scores) / len(scores):.3f}")
-    print(f"{'all':<9} n={len(all_scores):<3} nDCG@10 {sum(s for s, _ in all_scores) / len(all_scores):.3f}"
-          f"   recall@10 {sum(r for _, r in all_scores) / len(all_scores):.3f}")
+    for kind, scores in [*sorted(per_kind.items()), ("all", all_scores)]:
+        n = len(scores)
+        print(f"{kind:<10} n={n:<3} nDCG@10 {sum(s[0] for s in scores) / n:.3f}   P@1 {sum(s[1] for s in scores) / n:.3f}"
+              f"   recall@10 {sum(s[2] for s in scores) / n:.3f}")
 
 
 if __name__ == "__main__":

@@ -16,6 +16,8 @@ MAX_LINES = 420
 def modules() -> dict[str, Path]:
     out = {}
     for path in APP.rglob("*.py"):
+        if "migrations" in path.relative_to(APP).parts:  # Alembic scripts, loaded by Alembic alone
+            continue
         rel = path.relative_to(APP.parent).with_suffix("")
         name = ".".join(rel.parts).removesuffix(".__init__")
         out[name] = path

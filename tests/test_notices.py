@@ -17,7 +17,8 @@ from app.manuals.models import Manual
 from app.notices import figures as notice_figures
 from app.notices import inbox as notice_inbox
 from app.notices import mail as notice_mail
-from app.notices.models import CONFIRMED, PENDING, SENT, SUPERSEDED, MailOutbox, Notice, NoticeRead
+from app.notices import reading
+from app.notices.models import CONFIRMED, PENDING, SENT, SUPERSEDED, MailOutbox, Notice, Receipt
 from app.org.models import Unit, User
 from app.usage import services as usage_services
 from app.wareki import now_utc, today_jst
@@ -71,11 +72,11 @@ def test_inbox_unread_read_and_confirm() -> None:
     assert notice_inbox.unread_count(db.session, user("izumi.hoken.tanto")) == 1
     assert notice_inbox.unread_count(db.session, user("aoba.koseki.tanto")) == 0  # not a target section
     notice = unit_notice(revision, "青葉区 保険年金課")
-    notice_inbox.mark_read(db.session, tanto, notice)
-    notice_inbox.mark_read(db.session, tanto, notice)  # twice is once
+    assert reading.record_read(db.session, tanto, notice, notice.number)
+    assert not reading.record_read(db.session, tanto, notice, notice.number)  # twice is once
     assert notice_inbox.unread_count(db.session, tanto) == 0
-    assert db.session.query(NoticeRead).count() == 1
-    status = dict((u.login, at) for u, at in notice_inbox.read_status(db.session, notice))
+    assert db.session.query(Receipt).filter(Receipt.read_at.is_not(None)).count() == 1
+    status = dict((u.login, r.read_at) for u, r in reading.people(db.session, notice))
     assert status["aoba.tanto"] is not None and status["aoba.kacho"] is None
     with pytest.raises(PermissionDenied, match="所属長"):
         notice_inbox.confirm(db.session, tanto, notice)
@@ -111,7 +112,8 @@ def test_matrix_shows_each_ward_and_is_for_the_owner() -> None:
     manual = make_manual()
     revision = publish_revision(manual)
     notice = unit_notice(revision, "青葉区 保険年金課")
-    notice_inbox.mark_read(db.session, user("izumi.hoken.tanto"), unit_notice(revision, "泉区 保険年金課"))
+    izumi = unit_notice(revision, "泉区 保険年金課")
+    reading.record_read(db.session, user("izumi.hoken.tanto"), izumi, izumi.number)
     notice_inbox.confirm(db.session, user("aoba.kacho"), notice)
     late = unit_notice(revision, "若林区 保険年金課")
     late.due_date = today_jst() - timedelta(days=1)
@@ -137,8 +139,12 @@ def test_pages_badge_open_marks_read_and_exports(client) -> None:
     page = client.get("/dashboard").get_data(as_text=True)
     assert 'data-testid="unread-badge"' in page and "未読1件" in page
     notice = unit_notice(revision, "青葉区 保険年金課")
-    resp = client.get(f"/notices/{notice.id}/open")
-    assert resp.status_code == 302 and resp.headers["Location"] == "/manuals/test-manual/compare?new=2"
+    resp = client.get(f"/notices/{notice.id}/open")  # the old link: to the reading page, recording nothing
+    assert resp.status_code == 302 and resp.headers["Location"] == f"/notices/{notice.id}/read"
+    page = client.get(f"/notices/{notice.id}/read").get_data(as_text=True)
+    assert "（傍線部分は改正部分）" in page and "data-read-beacon" in page
+    assert "未読1件" in client.get("/dashboard").get_data(as_text=True)  # a GET records nothing
+    assert post(client, f"/notices/{notice.id}/read", {"number": "2"}).status_code == 302
     assert 'data-testid="unread-badge"' not in client.get("/dashboard").get_data(as_text=True)
     # another ward's notice cannot be opened
     other = unit_notice(revision, "泉区 保険年金課")
@@ -326,7 +332,7 @@ def test_confirm_over_http(client) -> None:
     client.post("/logout", data={"csrf_token": csrf_token(client, "/dashboard")})
     login(client, "aoba.kacho")
     page = client.get(f"/notices/{notice.id}").get_data(as_text=True)
-    assert "まだ開いていない職員" in page and "田中 陽子" in page
+    assert "未読" in page and "田中 陽子" in page
     resp = post(client, f"/notices/{notice.id}/confirm", {"comment": "課内会議で説明"}, follow_redirects=True)
     assert "周知済として確認しました" in resp.get_data(as_text=True)
     db.session.expire_all()

@@ -46,7 +46,7 @@ def test_full_lifecycle_writes_one_commit_per_published_version(app: Flask) -> N
     db.session.commit()
     # What follows the publication was written with it, one reaction per consumer, and has run.
     reactions = db.session.query(events.Reaction).filter_by(topic="manual.published").all()
-    assert sorted(r.consumer for r in reactions) == ["notices", "ruling_flags", "search_index"]
+    assert sorted(r.consumer for r in reactions) == ["notices", "rendered_pages", "ruling_flags", "search_index"]
     assert {r.status for r in reactions} == {"done"}
     assert reactions[0].data == {"revision_id": revision.id, "manual_id": manual.id, "number": 2}
     db.session.expire_all()

@@ -136,7 +136,7 @@ def whoosh(app: Flask):
 def test_whoosh_backend_answers_the_same_way(app: Flask) -> None:
     from app.search.whoosh_backend import WhooshIndex
 
-    assert isinstance(search.get_index(), WhooshIndex)
+    assert isinstance(search.get_index().engine, WhooshIndex)
     manual = make_manual("madoguchi", "窓口事務の手引き", body=VARIANT_BODY)
     search.reindex(db.session)
     for query, anchor in [("引き継ぎ", "1-事務の引継ぎ"), ("申し込み", "2-申込みの受付"), ("個人番号カード", "3-本人確認"),

@@ -78,7 +78,9 @@ def get_spec(w: dict) -> list[tuple[str, set[str]]]:
         ("/inquiries", EVERYONE), (f"/inquiries/{p.id}", HQ_OWNER | AOBA | {"admin"}), ("/inquiries/new", WARD),
         ("/notices/", EVERYONE), (f"/notices/{n.id}", AOBA | HQ_OWNER | {"admin"}),
         (f"/notices/matrix?revision={published_revision}", HQ_OWNER | {"admin"}),
-        ("/notices/sent", HQ), ("/notices/usage", HQ),
+        ("/notices/sent", HQ), ("/notices/usage", HQ), (f"/notices/{n.id}/read", AOBA | HQ_OWNER | {"admin"}),
+        (f"/notices/{n.id}/people.xlsx", {"aoba.kacho"} | HQ_OWNER | {"admin"}),
+        ("/notices/campaigns/", {"hq.kacho", "admin"}),
         ("/search?q=受付", EVERYONE), ("/api/search?q=受付", EVERYONE),
         ("/handovers", EVERYONE), (f"/handovers/{h.id}", {"hq.tanto", "hq.kacho", "admin"}),
         (f"/handovers/{h.id}/print", {"hq.tanto", "hq.kacho", "admin"}),
@@ -95,6 +97,7 @@ def get_spec(w: dict) -> list[tuple[str, set[str]]]:
         ("/admin/handovers", {"admin"}), (f"/admin/users/{user('aoba.tanto').id}", {"admin"}),
         ("/admin/roster", {"admin"}), ("/admin/directory", {"admin"}), (f"/admin/rounds/{w['round'].id}", {"admin"}),
         (f"/admin/units/{user('aoba.tanto').unit_id}", {"admin"}),
+        ("/help/", EVERYONE), ("/help/ward-head", EVERYONE),
     ]
 
 
@@ -142,7 +145,8 @@ def post_urls(w: dict) -> list[str]:
         "/admin/staff-import/abc123/apply", f"/handovers/{h.id}", "/handovers/start",
         f"/inquiries/{p.id}/approve", f"/inquiries/{p.id}/amend", f"/inquiries/{p.id}/answer", "/inquiries/new",
         f"/manuals/{m.slug}/manage", f"/manuals/{m.slug}/revise", "/manuals/new", f"/notices/{n.id}/confirm",
-        "/notices/delegates", "/notices/read-all", f"/revisions/{d.id}/approve", f"/revisions/{d.id}/comments",
+        "/notices/delegates", "/notices/read-all", f"/notices/{n.id}/read", f"/notices/{n.id}/acknowledge",
+        f"/notices/{n.id}/answers", f"/notices/{n.id}/withdraw", "/notices/campaigns/", f"/revisions/{d.id}/approve", f"/revisions/{d.id}/comments",
         f"/revisions/{d.id}/comments/1", f"/revisions/{d.id}/consult", f"/revisions/{d.id}/edit",
         f"/revisions/{d.id}/submit", "/revisions/preview", f"/revisions/{d.id}/resolve",
         "/api/documents/word-import", f"/api/revisions/{d.id}/files", f"/api/revisions/{d.id}/files/delete",

@@ -39,8 +39,8 @@ def init_app(app: Flask) -> None:
             fail(err)
         for key, value in report.counts().items():
             click.echo(f"  {key}: {value:,}")
-        for value, n in report.unmapped.most_common(100):
-            click.echo(f"  対応付けできない所属: {value}（{n}人）— 管理 →「ディレクトリ連携」で対応付けてください")
+        for department, n in report.unmapped.most_common(100):
+            click.echo(f"  対応付けできない所属: {department}（{n}人）— 管理 →「ディレクトリ連携」で対応付けてください")
         for problem in report.problems[:100]:
             click.echo(f"  問題: {problem}")
         if dry_run:

@@ -5,12 +5,12 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import UTCDateTime, db
+from app.extensions import Model, UTCDateTime
 from app.org.models import Unit
 from app.wareki import now_utc
 
 
-class DirectoryDepartment(db.Model):
+class DirectoryDepartment(Model):
     """A department value seen in the directory (or a roster), and the Tebiki unit it maps to.
     A value equal to a unit's name maps without a row; `unit_id` set here maps any other value."""
 

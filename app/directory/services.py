@@ -136,7 +136,7 @@ def apply_entry(session: Session, user: User | None, entry: Entry, resolver: Uni
         report.created.append(user.login)
         report.new_accounts.append(user)  # their audit rows are written once they have ids (one flush)
     else:
-        changes = {}
+        changes: dict[str, object] = {}
         for attr, value_ in (("name", entry.name[:100]), ("email", entry.mail or None),
                              ("employee_no", entry.employee_no or None)):
             if getattr(user, attr) != value_ and (value_ or attr != "employee_no"):
@@ -249,8 +249,8 @@ def _record_departments(session: Session, entries: list[Entry], resolver: UnitRe
         counts[value or "（所属なし）"] += 1
     now = now_utc()
     rows = {d.value: d for d in session.scalars(select(DirectoryDepartment))}
-    for row in rows.values():
-        row.people = 0
+    for known in rows.values():
+        known.people = 0
     for value, n in counts.items():
         row = rows.get(value[:300])
         if row is None:

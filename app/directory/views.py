@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, Flask, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 
 from app import tables, uploads
@@ -16,6 +15,7 @@ from app.directory import services as directory
 from app.directory.ldap import Settings, SettingsError
 from app.errors import ValidationError
 from app.extensions import db
+from app.forms import TebikiForm, validated
 from app.org import passwords
 from app.org import services as org
 from app.org.forms import ConfirmForm
@@ -37,7 +37,7 @@ def _admin_only() -> None:
     require(current_user, "admin.users")
 
 
-class RosterForm(FlaskForm):
+class RosterForm(TebikiForm):
     file = FileField("職員名簿ファイル（.csv または .xlsx）")
 
 
@@ -62,8 +62,7 @@ def index():  # type: ignore[no-untyped-def]
 
 @bp.post("/directory/map")
 def map_department():  # type: ignore[no-untyped-def]
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
+    validated(ConfirmForm())
     department_id = request.form.get("department_id", type=int)
     unit_id = request.form.get("unit_id", type=int)
     value = request.form.get("value", "")
@@ -117,8 +116,7 @@ def roster_preview(token: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/roster/<token>/apply")
 def roster_apply(token: str):  # type: ignore[no-untyped-def]
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
+    validated(ConfirmForm())
     path = uploads.path_of(token, "roster")
     try:
         result = roster.apply(db.session, current_user, roster.read_file(path), file_name=request.form.get("name", ""))
@@ -138,8 +136,7 @@ def roster_apply(token: str):  # type: ignore[no-untyped-def]
 @bp.post("/password-links")
 def password_links():  # type: ignore[no-untyped-def]
     """The links as a file, made in this response (only their hashes are kept)."""
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
+    validated(ConfirmForm())
     issued = passwords.issue_for_new_accounts(db.session, current_user)
     db.session.commit()
     if not issued:

@@ -17,6 +17,7 @@ import unicodedata
 import zipfile
 import zlib
 from dataclasses import dataclass
+from xml.etree import ElementTree as ET
 
 from defusedxml import ElementTree as SafeET
 from defusedxml.common import DefusedXmlException
@@ -191,7 +192,7 @@ _ZIP_LABELS = {
 _MAIN_PART = {"docx": "word/document.xml", "xlsx": "xl/workbook.xml"}
 
 
-def parse_xml(data: bytes, what: str) -> SafeET.Element:
+def parse_xml(data: bytes, what: str) -> ET.Element:
     """Untrusted XML: defusedxml, and no DTD at all (Office XML never has one)."""
     try:
         return SafeET.fromstring(data, forbid_dtd=True)

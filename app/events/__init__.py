@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from app import faults
 from app.events.models import DONE, PENDING, Reaction
 from app.extensions import db
+from app.guard import changed
 from app.wareki import now_utc
 
 log = logging.getLogger(__name__)
@@ -104,11 +105,11 @@ def run_due(*, limit: int = 500, reaction_ids: list[int] | None = None, now: Any
 def _run_one(session: Session, rid: int) -> bool | None:
     """True done, False failed (retried later), None claimed by another process meanwhile."""
     now = now_utc()
-    claimed = session.execute(
+    claimed = changed(session,
         update(Reaction).where(Reaction.id == rid, Reaction.status == PENDING,
                                or_(Reaction.claimed_until.is_(None), Reaction.claimed_until < now))
         .values(claimed_until=now + LEASE, claimed_by=worker_id(), attempts=Reaction.attempts + 1)
-        .execution_options(synchronize_session=False)).rowcount
+        .execution_options(synchronize_session=False))
     session.commit()
     if not claimed:
         return None
@@ -190,7 +191,7 @@ def _after_commit(session: Session) -> None:
     if not emitted:
         return
     try:
-        current_app._get_current_object()
+        current_app._get_current_object()  # type: ignore[attr-defined]  # a LocalProxy: raises outside an app
     except RuntimeError:
         return  # outside the app (a script): `flask events run` will do it
     ids = [identity[0] for identity in (inspect(r).identity for r in emitted) if identity]

@@ -7,14 +7,14 @@ from typing import Any
 from sqlalchemy import Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import UTCDateTime, db
+from app.extensions import Model, UTCDateTime
 from app.wareki import now_utc
 
 PENDING = "pending"
 DONE = "done"
 
 
-class Reaction(db.Model):
+class Reaction(Model):
     """One consumer's work on one event (a transactional outbox row): written in the same
     transaction as the change it follows, done exactly once per (event, consumer)."""
 

@@ -14,7 +14,7 @@ from app.manuals.models import ACTIVE, Manual
 from app.notices.models import PENDING, Notice
 from app.revisions.models import OPEN_STATES, Revision
 from app.rulings.models import ANSWERED, Inquiry
-from app.wareki import now_utc, today_jst
+from app.wareki import now_utc, today_jst, wareki
 
 DRAFT_IDLE_DAYS = 60
 
@@ -66,7 +66,7 @@ def findings(session: Session, *, unit_id: int | None = None, user_id: int | Non
                                m.owner_unit_id, m.manager_id, m.id))
         due = next_review(m)
         if due is not None and due < today:
-            out.append(Finding("review_overdue", f"「{m.title}」の見直し期限（{due.isoformat()}）を過ぎています。", link,
+            out.append(Finding("review_overdue", f"「{m.title}」の見直し期限（{wareki(due)}）を過ぎています。", link,
                                m.owner_unit_id, m.manager_id, m.id))
     idle = select(Revision).join(Manual).where(
         Revision.state.in_(OPEN_STATES), Revision.updated_at < now_utc() - timedelta(days=DRAFT_IDLE_DAYS))
@@ -90,6 +90,6 @@ def findings(session: Session, *, unit_id: int | None = None, user_id: int | Non
         if unit_id:
             late = late.where(Notice.unit_id == unit_id)
         for n in session.scalars(late):
-            out.append(Finding("notice_overdue", f"{n.unit.name}: 「{n.title}」の周知確認が期限（{n.due_date.isoformat()}）"
+            out.append(Finding("notice_overdue", f"{n.unit.name}: 「{n.title}」の周知確認が期限（{wareki(n.due_date)}）"
                                "を過ぎています。", f"/notices/{n.id}", n.unit_id, ref_id=n.id))
     return out

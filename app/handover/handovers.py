@@ -8,7 +8,7 @@ from datetime import date
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
-from app import audit, guard
+from app import audit, guard, ordering
 from app.errors import Conflict, NotFound, ValidationError
 from app.handover.checks import findings
 from app.handover.management import next_review, review_state
@@ -27,7 +27,7 @@ from app.org.models import Unit, User
 from app.org.permissions import can, require, require_visible
 from app.revisions.models import OPEN_STATES, Revision
 from app.rulings.models import ANSWERED, Inquiry
-from app.wareki import now_utc, today_jst
+from app.wareki import now_utc, today_jst, wareki
 
 
 def get_handover(session: Session, user: User, handover_id: int) -> Handover:
@@ -43,13 +43,13 @@ def build_items(session: Session, person: User, unit: Unit) -> list[HandoverItem
     items: list[HandoverItem] = []
     if unit.is_hq:
         for m in session.scalars(select(Manual).where(Manual.manager_id == person.id, Manual.status == ACTIVE)
-                                 .order_by(Manual.title)):
+                                 .order_by(Manual.title_kana, Manual.title)):
             due = next_review(m)
             state = review_state(m)
             items.append(HandoverItem(
                 kind="manual", ref_id=m.id, label=m.title, link=f"/manuals/{m.slug}",
-                detail=f"第{m.current_version}版／施行 {m.effective_date.isoformat() if m.effective_date else '—'}"
-                       f"／次回見直し {due.isoformat() if due else '—'}",
+                detail=f"第{m.current_version}版／施行 {wareki(m.effective_date) if m.effective_date else '—'}"
+                       f"／次回見直し {wareki(due) if due else '—'}",
                 flag={"overdue": "見直し期限超過", "soon": "見直し期限が近い"}.get(state, "")))
         for r in session.scalars(select(Revision).join(Manual).where(
                 Revision.state.in_(OPEN_STATES), or_(Revision.drafter_id == person.id, Manual.manager_id == person.id))):
@@ -58,7 +58,7 @@ def build_items(session: Session, person: User, unit: Unit) -> list[HandoverItem
         for i in session.scalars(select(Inquiry).where(Inquiry.owner_unit_id == unit.id, Inquiry.status != ANSWERED,
                                                         or_(Inquiry.answerer_id == person.id, Inquiry.answerer_id.is_(None)))):
             items.append(HandoverItem(kind="inquiry", ref_id=i.id, label=i.subject,
-                                      detail=f"{i.asking_unit.name}／{i.asked_on.isoformat()}照会／{i.status_label}",
+                                      detail=f"{i.asking_unit.name}／{wareki(i.asked_on)}照会／{i.status_label}",
                                       link=f"/inquiries/{i.id}?raw=1"))
         for i in session.scalars(select(Inquiry).join(Manual, Manual.id == Inquiry.manual_id).where(
                 Inquiry.needs_recheck.is_(True), Manual.manager_id == person.id)):
@@ -70,11 +70,11 @@ def build_items(session: Session, person: User, unit: Unit) -> list[HandoverItem
                                                       Notice.owner_copy.is_(False)).order_by(Notice.due_date)):
             overdue = n.due_date is not None and n.due_date < today_jst()
             items.append(HandoverItem(kind="notice", ref_id=n.id, label=f"{n.kind}: {n.title}",
-                                      detail=f"期限 {n.due_date.isoformat() if n.due_date else '—'}",
+                                      detail=f"期限 {wareki(n.due_date) if n.due_date else '—'}",
                                       flag="期限超過" if overdue else "", link=f"/notices/{n.id}"))
         for i in session.scalars(select(Inquiry).where(Inquiry.asker_id == person.id, Inquiry.status != ANSWERED)):
             items.append(HandoverItem(kind="asked", ref_id=i.id, label=i.subject,
-                                      detail=f"{i.owner_unit.name}へ {i.asked_on.isoformat()}照会／{i.status_label}",
+                                      detail=f"{i.owner_unit.name}へ {wareki(i.asked_on)}照会／{i.status_label}",
                                       link=f"/inquiries/{i.id}?raw=1"))
     for f in findings(session, user_id=person.id):
         if f.kind in ("review_overdue",):
@@ -124,7 +124,7 @@ def successors_for(session: Session, handover: Handover) -> list[User]:
     """Who can take over the manuals: active members of the unit other than the person leaving, and
     the people moving in by the same 人事異動 (before they arrive)."""
     members = list(session.scalars(select(User).where(User.unit_id == handover.unit_id, User.active.is_(True),
-                                                      User.id != handover.user_id).order_by(User.name)))
+                                                      User.id != handover.user_id).order_by(User.name_kana, User.name)))
     known = {u.id for u in members} | {handover.user_id}
     return members + [u for u in incoming(session, handover.unit_id, handover.round_id) if u.id not in known]
 
@@ -235,8 +235,7 @@ def round_dashboard(session: Session, round_id: int | None) -> dict[str, object]
     if round_id:
         overdue_stmt = overdue_stmt.where(Handover.round_id == round_id)
     overdue = list(session.scalars(overdue_stmt))
-    ordered = sorted(groups.items(), key=lambda kv: (kv[0][0] != "hq", -sum(v for k, v in kv[1].items()
-                                                                            if k != CONFIRMED), kv[0][1]))
+    ordered = sorted(groups.items(), key=lambda kv: ordering.group_rank(kv[0][0], kv[0][1]))  # the city's order
     return {"groups": ordered, "totals": totals, "overdue": overdue}
 
 

@@ -25,7 +25,7 @@ from app.manuals.models import ACTIVE, Manual
 from app.org.models import POSITIONS, Unit, User
 from app.org.permissions import require
 from app.tables import as_date, blank, read_table, text
-from app.wareki import now_utc, today_jst
+from app.wareki import now_utc, today_jst, wareki
 
 COLUMNS = ["職員番号", "氏名", "異動前所属", "異動後所属", "職", "発令日"]
 
@@ -126,7 +126,7 @@ def validate(session: Session, rows: list[dict[str, object]], *, replacing: Tran
     movers = {m.user.id: m for m in moves}
     losing = []
     for manual in session.scalars(select(Manual).where(Manual.manager_id.in_(movers), Manual.status == ACTIVE)
-                                  .order_by(Manual.title)):
+                                  .order_by(Manual.title_kana, Manual.title)):
         move = movers[manual.manager_id]  # type: ignore[index]
         if move.to_unit is None or move.to_unit.id != manual.owner_unit_id:
             losing.append((manual, move.user))
@@ -156,7 +156,7 @@ def apply(session: Session, actor: User | None, rows: list[dict[str, object]], *
         refuse_if_applied(session, token)
     preview = validate(session, rows)
     first = preview.effective_dates[0]
-    rnd = TransferRound(name=name or f"{first.isoformat()} 発令の人事異動", effective_date=first, file_name=file_name,
+    rnd = TransferRound(name=name or f"{wareki(first, with_seireki=False)} 発令の人事異動", effective_date=first, file_name=file_name,
                         rows=len(preview.moves), created_by_id=actor.id if actor else None, upload_token=token)
     session.add(rnd)
     try:
@@ -216,7 +216,7 @@ def record_move(session: Session, actor: User | None, user: User, to_unit: Unit 
     path as a 人事異動 row dated today: the handover of the post being left opens (filled in by the
     system), then the account moves (to_unit None: leaves, as 退職)."""
     today = today or today_jst()
-    name = f"{FOUND_ROUND}（{today.isoformat()}）"
+    name = f"{FOUND_ROUND}（{wareki(today, with_seireki=False)}）"
     rnd = session.scalar(select(TransferRound).where(TransferRound.name == name))
     if rnd is None:
         rnd = TransferRound(name=name, effective_date=today, file_name=source, rows=0,

@@ -1,25 +1,33 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import UTCDateTime, db
+from app.extensions import Model, UTCDateTime
 from app.org.models import Unit, User
 from app.wareki import now_utc
 
-# Handover states (the admin dashboard's columns).
-NOT_STARTED = "not_started"  # opened by the system (staff import), not yet touched by the person
-IN_PROGRESS = "in_progress"  # 作成中
-SUBMITTED = "submitted"  # 確認待ち
-CONFIRMED = "confirmed"  # 確認済
-STATE_LABELS = {NOT_STARTED: "未作成", IN_PROGRESS: "作成中", SUBMITTED: "確認待ち", CONFIRMED: "確認済"}
+
+class HandoverState(StrEnum):
+    """Handover states (the admin dashboard's columns), stored as their values."""
+
+    NOT_STARTED = "not_started"  # opened by the system (staff import), not yet touched by the person
+    IN_PROGRESS = "in_progress"  # 作成中
+    SUBMITTED = "submitted"  # 確認待ち
+    CONFIRMED = "confirmed"  # 確認済
+
+
+NOT_STARTED, IN_PROGRESS = HandoverState.NOT_STARTED, HandoverState.IN_PROGRESS
+SUBMITTED, CONFIRMED = HandoverState.SUBMITTED, HandoverState.CONFIRMED
+STATE_LABELS: dict[str, str] = {NOT_STARTED: "未作成", IN_PROGRESS: "作成中", SUBMITTED: "確認待ち", CONFIRMED: "確認済"}
 
 VERDICTS = {"continue": "現行のまま継続", "revise": "改正が必要", "abolish": "廃止"}
 
 
-class TransferRound(db.Model):
+class TransferRound(Model):
     """One 人事異動 file applied (e.g. 令和9年4月1日 定期異動)."""
 
     __tablename__ = "transfer_rounds"
@@ -37,7 +45,7 @@ class TransferRound(db.Model):
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # the whole 内示 withdrawn
 
 
-class StaffTransfer(db.Model):
+class StaffTransfer(Model):
     """One person's move in a round; `moved_at` is set on the 発令日 when the account follows."""
 
     __tablename__ = "staff_transfers"
@@ -57,7 +65,7 @@ class StaffTransfer(db.Model):
     to_unit: Mapped[Unit | None] = relationship(foreign_keys=[to_unit_id], lazy="joined")
 
 
-class Handover(db.Model):
+class Handover(Model):
     """事務引継書: written by the person leaving a post, confirmed by the 所属長."""
 
     __tablename__ = "handovers"
@@ -103,7 +111,7 @@ ITEM_LABELS = {"manual": "管理担当のマニュアル", "draft": "進行中�
                "finding": "点検で見つかった事項"}
 
 
-class HandoverItem(db.Model):
+class HandoverItem(Model):
     """One line of the handover, filled in by the system; the person adds a note (and a successor)."""
 
     __tablename__ = "handover_items"
@@ -126,7 +134,7 @@ class HandoverItem(db.Model):
         return ITEM_LABELS.get(self.kind, self.kind)
 
 
-class ManualReview(db.Model):
+class ManualReview(Model):
     """A periodic review of a manual with its verdict."""
 
     __tablename__ = "manual_reviews"

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from sqlalchemy import select
 
 from app import uploads
 from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
+from app.forms import TebikiForm, validated
 from app.handover import importer, rounds
 from app.handover.models import STATE_LABELS, Handover, StaffTransfer, TransferRound
 from app.org.forms import ConfirmForm
@@ -33,7 +33,7 @@ def _admin_only() -> None:
     require(current_user, "staff.import")
 
 
-class CorrectionForm(FlaskForm):
+class CorrectionForm(TebikiForm):
     file = FileField("訂正した人事異動ファイル（.csv または .xlsx）")
 
 
@@ -58,8 +58,7 @@ def show(round_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/<int:round_id>/cancel")
 def cancel(round_id: int):  # type: ignore[no-untyped-def]
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
+    validated(ConfirmForm())
     rnd = _round(round_id)
     try:
         n, removed, kept = rounds.cancel_round(db.session, current_user, rnd, reason=request.form.get("reason", ""))
@@ -75,8 +74,7 @@ def cancel(round_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/<int:round_id>/transfers/<int:transfer_id>/cancel")
 def cancel_one(round_id: int, transfer_id: int):  # type: ignore[no-untyped-def]
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
+    validated(ConfirmForm())
     transfer = db.session.get(StaffTransfer, transfer_id)
     if transfer is None or transfer.round_id != round_id:
         raise NotFound("指定された異動は見つかりません。")
@@ -97,8 +95,7 @@ def cancel_one(round_id: int, transfer_id: int):  # type: ignore[no-untyped-def]
 def correct_upload(round_id: int):  # type: ignore[no-untyped-def]
     rnd = _round(round_id)
     form = CorrectionForm()
-    if not form.validate_on_submit():
-        abort(400)
+    validated(form)
     try:
         token = uploads.save(form.file.data, "staff")
     except ValidationError as err:
@@ -122,8 +119,7 @@ def correct_preview(round_id: int, token: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/<int:round_id>/correct/<token>/apply")
 def correct_apply(round_id: int, token: str):  # type: ignore[no-untyped-def]
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
+    validated(ConfirmForm())
     rnd = _round(round_id)
     path = uploads.path_of(token, "staff")
     try:

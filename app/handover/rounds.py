@@ -21,7 +21,7 @@ from app.handover.models import (
 from app.org.models import User
 from app.org.permissions import require
 from app.tables import blank, text
-from app.wareki import now_utc, today_jst
+from app.wareki import now_utc, today_jst, wareki
 
 
 def transfers_of(session: Session, rnd: TransferRound) -> list[StaffTransfer]:
@@ -50,7 +50,7 @@ def cancel_transfer(session: Session, actor: User, transfer: StaffTransfer, *, r
     if transfer.cancelled_at is not None:
         raise Conflict(f"{transfer.user.name}さんの異動は既に取り消されています。")
     if transfer.moved_at is not None:
-        raise Conflict(f"{transfer.user.name}さんは発令日（{transfer.effective_date.isoformat()}）を過ぎて既に所属を移したため、"
+        raise Conflict(f"{transfer.user.name}さんは発令日（{wareki(transfer.effective_date)}）を過ぎて既に所属を移したため、"
                        "取り消せません。職員の編集画面で所属を戻してください。")
     transfer.cancelled_at = now_utc()
     result = _drop_handovers(session, transfer)
@@ -72,7 +72,7 @@ def cancel_round(session: Session, actor: User, rnd: TransferRound, *, reason: s
     if moved:
         raise Conflict(f"発令日を過ぎて既に所属を移した職員が{len(moved)}人いるため、まとめて取り消せません。"
                        "まだ発令されていない行を1人ずつ取り消してください。",
-                       details=[f"{t.user.name}（{t.effective_date.isoformat()} 発令）" for t in moved[:20]])
+                       details=[f"{t.user.name}（{wareki(t.effective_date, with_seireki=False)} 発令）" for t in moved[:20]])
     removed = kept = 0
     for transfer in live:
         r, k = cancel_transfer(session, actor, transfer, reason=reason)

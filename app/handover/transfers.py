@@ -22,4 +22,5 @@ def incoming(session: Session, unit_id: int, round_id: int | None) -> list[User]
     stmt = pending().where(StaffTransfer.to_unit_id == unit_id)
     if round_id:
         stmt = stmt.where(StaffTransfer.round_id == round_id)
-    return [t.user for t in session.scalars(stmt.order_by(StaffTransfer.id)) if t.user.active]
+    people = [t.user for t in session.scalars(stmt.order_by(StaffTransfer.id)) if t.user.active]
+    return sorted(people, key=lambda u: (u.name_kana, u.name))  # 50音順, as the unit's own members

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, Flask, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 
 from app import tables, uploads
 from app.errors import ValidationError
 from app.extensions import db
+from app.forms import TebikiForm, validated
 from app.handover import checks as city_checks
 from app.handover import handovers, importer, management
 from app.handover.models import STATE_LABELS, VERDICTS, TransferRound
@@ -29,7 +29,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
 
 
-class UploadForm(FlaskForm):
+class UploadForm(TebikiForm):
     file = FileField("人事異動ファイル（.csv または .xlsx）")
 
 
@@ -44,8 +44,7 @@ def index():  # type: ignore[no-untyped-def]
 
 @bp.post("/handovers/start")
 def start():  # type: ignore[no-untyped-def]
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
+    validated(ConfirmForm())
     person = org.get_user(db.session, request.form.get("user_id", type=int) or current_user.id)
     handover = handovers.start(db.session, current_user, person, started_by="self" if person.id == current_user.id else "head")
     flash(f"{person.name}さんの事務引継書を作成しました。システムが分かる範囲で記入してあります。", "success")
@@ -58,8 +57,7 @@ def show(handover_id: int):  # type: ignore[no-untyped-def]
     handover = handovers.get_handover(db.session, current_user, handover_id)
     form = ConfirmForm()
     if request.method == "POST":
-        if not form.validate_on_submit():
-            abort(400)
+        validated(form)
         action = request.form.get("action", "save")
         if action == "refresh":
             handovers.refresh(db.session, current_user, handover)
@@ -131,8 +129,7 @@ def manage(slug: str):  # type: ignore[no-untyped-def]
     require(current_user, "manual.management", manual)
     form = ConfirmForm()
     if request.method == "POST":
-        if not form.validate_on_submit():
-            abort(400)
+        validated(form)
         if request.form.get("action") == "manager":
             management.set_manager(db.session, current_user, manual,
                            org.get_user(db.session, request.form.get("manager_id", type=int) or 0))
@@ -190,8 +187,7 @@ def staff_preview(token: str):  # type: ignore[no-untyped-def]
 @back_to("handover.staff_import")
 def staff_apply(token: str):  # type: ignore[no-untyped-def]
     require(current_user, "staff.import")
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
+    validated(ConfirmForm())
     importer.refuse_if_applied(db.session, token)
     path = uploads.path_of(token, "staff")
     rnd = importer.apply(db.session, current_user, importer.read_file(path), file_name=request.form.get("name", ""),

@@ -100,7 +100,7 @@ def import_documents(session: Session, files: list[tuple[str, str]], *, as_user:
     approved = f"{as_user.name} <{as_user.login}>" if as_user else "Tebiki 一括取込 <import>"
     for _attempt in range(10):
         main = gs.ref(MAIN)
-        chain = []
+        chain: list[tuple[dict[str, str | bytes | None], str, Person, datetime]] = []
         for item in items:
             message = f"{item.doc.title}を制定（一括取込: {item.filename}）\n\n" + trailer_block(
                 [("Manual", item.slug), ("Revision", "1"), ("Approved-by", approved)]) + "\n"

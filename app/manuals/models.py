@@ -5,7 +5,7 @@ from datetime import date, datetime
 from sqlalchemy import Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import UTCDateTime, db
+from app.extensions import Model, UTCDateTime
 from app.org.models import Unit, User
 from app.wareki import now_utc
 
@@ -15,7 +15,7 @@ ACTIVE = "active"
 OBSOLETE = "obsolete"
 
 
-class Manual(db.Model):
+class Manual(Model):
     """Registry row: a cache of the effective version's front matter plus management data."""
 
     __tablename__ = "manuals"
@@ -23,6 +23,7 @@ class Manual(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     slug: Mapped[str] = mapped_column(String(80), unique=True)
     title: Mapped[str] = mapped_column(String(200))
+    title_kana: Mapped[str] = mapped_column(String(200), default="", index=True)  # 50音順 key (app.ordering)
     owner_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
     manager_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     status: Mapped[str] = mapped_column(String(16), default=UNPUBLISHED, index=True)
@@ -80,7 +81,7 @@ def _synced(rows: list, values: list[str], attr: str, make: type) -> list:  # ty
     return out
 
 
-class ManualTarget(db.Model):
+class ManualTarget(Model):
     """A section kind (保険年金課 …) whose ward sections use the manual."""
 
     __tablename__ = "manual_targets"
@@ -92,7 +93,7 @@ class ManualTarget(db.Model):
     position: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class ManualTag(db.Model):
+class ManualTag(Model):
     __tablename__ = "manual_tags"
     __table_args__ = (UniqueConstraint("manual_id", "tag"),)
 
@@ -102,7 +103,7 @@ class ManualTag(db.Model):
     position: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class ManualVersion(db.Model):
+class ManualVersion(Model):
     """One published version = one commit on main (the DB's cache of it)."""
 
     __tablename__ = "manual_versions"

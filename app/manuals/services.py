@@ -13,10 +13,10 @@ from app.cache import BoundedCache
 from app.documents import attachments
 from app.errors import NotFound
 from app.gitstore import store
-from app.manuals import diff
+from app.manuals import diff, rendering
 from app.manuals.document import ManualDoc, parse
 from app.manuals.models import ACTIVE, Manual, ManualTag, ManualTarget, ManualVersion
-from app.markdown import Rendered, render
+from app.markdown import Rendered
 from app.org.models import User
 from app.org.permissions import can
 from app.wareki import JST, today_jst
@@ -43,9 +43,9 @@ def manuals_query(
         like = f"%{q.strip()}%"
         stmt = stmt.where(Manual.title.ilike(like) | Manual.slug.ilike(like))
     if sort == "revised":
-        stmt = stmt.order_by(Manual.last_published_at.desc(), Manual.title)
+        stmt = stmt.order_by(Manual.last_published_at.desc(), Manual.title_kana, Manual.title)
     else:
-        stmt = stmt.order_by(Manual.title, Manual.id)
+        stmt = stmt.order_by(Manual.title_kana, Manual.title, Manual.id)
     return stmt
 
 
@@ -140,9 +140,7 @@ _READ: BoundedCache[tuple[str, ManualDoc, Rendered]] = BoundedCache(
 def _read_blob(blob_sha: str, manual: Manual, version: ManualVersion) -> tuple[str, ManualDoc, Rendered]:
     text = store().read_blob(blob_sha)
     doc = parse(text)
-    # files/… in the text point at this version's files (permalinks), with their type and size.
-    found = attachments.list_files(version.commit_sha, manual.slug)
-    return text, doc, render(doc.body, attachments.links(found, attachments.version_url(manual.slug, version.number)))
+    return text, doc, rendering.rendered(blob_sha, doc.body, rendering.version_links(manual, version))
 
 
 def read_version(manual: Manual, version: ManualVersion, standing: Standing | None = None) -> VersionView:

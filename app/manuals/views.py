@@ -16,6 +16,7 @@ from app.revisions import drafting, lists
 from app.revisions.models import KIND_LABELS
 from app.rulings.services import rulings_for_manual
 from app.usage.services import count_view
+from app.wareki import parse_date, wareki
 from app.webutil import day_arg, login_required_for, paginate
 
 bp = Blueprint("manuals", __name__, url_prefix="/manuals")
@@ -59,6 +60,7 @@ def _show(slug: str, number: int | None):  # type: ignore[no-untyped-def]
         "manuals/show.html", manual=manual, view=view, approvals=approvals.get(version.revision_id or 0, []),
         pending=drafting.open_drafts(db.session, manual) if current_user.is_hq else [],
         kind_labels=KIND_LABELS, rulings=rulings_for_manual(db.session, manual),
+        asof=parse_date(request.args.get("asof", "")[:40]),  # the banner shows it as 和暦
     )
 
 
@@ -97,7 +99,7 @@ def as_of(slug: str):  # type: ignore[no-untyped-def]
         return redirect(url_for("manuals.history", slug=slug))
     version = manuals.as_of(db.session, manual, day)
     if version is None:
-        flash(f"{day.isoformat()} の時点では、このマニュアルはまだ施行されていませんでした。", "warning")
+        flash(f"{wareki(day)} の時点では、このマニュアルはまだ施行されていませんでした。", "warning")
         return redirect(url_for("manuals.history", slug=slug))
     return redirect(url_for("manuals.version", slug=slug, number=version.number, asof=day.isoformat()))
 

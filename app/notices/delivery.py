@@ -18,9 +18,10 @@ from sqlalchemy.orm import Session
 
 from app import events
 from app.manuals.models import Manual
-from app.notices.models import CONFIRMED, PENDING, QUEUED, SUPERSEDED, MailOutbox, Notice
-from app.org.models import WARD, Unit, User
-from app.revisions.models import KIND_LABELS, Revision
+from app.notices import reading
+from app.notices.models import CONFIRMED, PENDING, QUEUED, SUPERSEDED, MailOutbox, Notice, Receipt
+from app.org.models import HEAD, WARD, Unit, User
+from app.revisions.models import KIND_LABELS, MINOR, SIGNIFICANCE_LABELS, URGENT, URGENT_DUE_DAYS, Revision
 from app.rulings.models import Inquiry
 from app.wareki import now_utc, to_jst, today_jst, wareki
 
@@ -47,6 +48,9 @@ class Publication:
     effective_date: date | None = None
     link: str = ""  # path of the page to read (新旧対照表 or the ruling)
     at: datetime | None = None  # when it was published (the notice is dated then, even if delivered late)
+    significance: str = MINOR
+    audience: str = ""  # app.org.targeting.Audience as JSON ("" = everyone in the section)
+    campaign_id: int | None = None
 
 
 def fan_out(session: Session, pub: Publication, units: list[Unit]) -> list[Notice]:
@@ -65,11 +69,13 @@ def fan_out(session: Session, pub: Publication, units: list[Unit]) -> list[Notic
             status = SUPERSEDED
     common = dict(kind=pub.kind, manual_id=pub.manual.id if pub.manual else None, revision_id=pub.revision_id,
                   ruling_id=pub.ruling_id, number=pub.number, title=pub.title, reason=pub.reason, summary=pub.summary,
-                  effective_date=pub.effective_date, due_date=pub.due_date, created_at=pub.at or now_utc())
+                  effective_date=pub.effective_date, due_date=pub.due_date, created_at=pub.at or now_utc(),
+                  significance=pub.significance, audience=pub.audience, campaign_id=pub.campaign_id)
     notices = [Notice(unit_id=u.id, owner_copy=False, status=status, **common) for u in units]
     notices.append(Notice(unit_id=pub.owner_unit_id, owner_copy=True, status=CONFIRMED, **common))
     session.add_all(notices)
     session.flush()
+    reading.add_receipts(session, notices)
     if current_app.config.get("MAIL_SERVER") and status == PENDING:
         _queue_mail(session, pub, notices)
     return notices
@@ -77,8 +83,12 @@ def fan_out(session: Session, pub: Publication, units: list[Unit]) -> list[Notic
 
 def _queue_mail(session: Session, pub: Publication, notices: list[Notice]) -> None:
     by_unit = {n.unit_id: n for n in notices}
+    # The people each notice is for, the 所属長 who confirms it, and the owner unit (its copy).
+    targeted = select(Receipt.user_id).where(Receipt.notice_id.in_([n.id for n in notices]))
+    owner = [n.unit_id for n in notices if n.owner_copy]
     recipients = session.execute(select(User.id, User.unit_id, User.email, User.name).where(
-        User.unit_id.in_(by_unit), User.active.is_(True), User.email.is_not(None)))
+        User.unit_id.in_(by_unit), User.active.is_(True), User.email.is_not(None),
+        User.id.in_(targeted) | (User.position == HEAD) | User.unit_id.in_(owner)))
     base = current_app.config["BASE_URL"].rstrip("/")
     domain = current_app.config["MAIL_FROM"].split("@")[-1]
     rows = []
@@ -101,13 +111,15 @@ def mail_body(pub: Publication, notice: Notice, name: str, base: str) -> str:
         lines.append(f"版: 第{pub.number}版")
     if pub.effective_date:
         lines.append(f"施行日: {wareki(pub.effective_date)}")
+    if pub.significance != MINOR:
+        lines.append(f"重要度: {SIGNIFICANCE_LABELS[pub.significance]}（各自が新旧対照表を読み「内容を確認しました」を押してください）")
     if pub.reason:
         lines.append(f"改正理由: {pub.reason}")
     if pub.summary:
         lines.append(f"概要: {pub.summary}")
     if not notice.owner_copy:
         lines.append(f"周知確認の期限: {wareki(notice.due_date)}")
-    lines += ["", "内容の確認（新旧対照表）:", f"{base}/notices/{notice.id}", "",
+    lines += ["", "内容の確認（新旧対照表）:", f"{base}/notices/{notice.id}/read", "",
               "所属長は、所属職員への周知を確認したら「周知済」の確認をしてください。", "", "-- 手引（Tebiki）"]
     return "\n".join(lines)
 
@@ -117,9 +129,13 @@ def announce_revision(session: Session, revision_id: int, number: int) -> list[N
     if revision is None:
         return []
     manual = revision.manual
+    days = revision.notice_due_days
+    if revision.significance == URGENT:
+        days = min(days, URGENT_DUE_DAYS)
     pub = Publication(
         kind=KIND_LABELS[revision.kind], title=manual.title, reason=revision.reason, summary=revision.summary,
-        due_date=to_jst(revision.published_at or now_utc()).date() + timedelta(days=revision.notice_due_days),
+        due_date=to_jst(revision.published_at or now_utc()).date() + timedelta(days=days),
+        significance=revision.significance, audience=revision.audience,
         owner_unit_id=manual.owner_unit_id, manual=manual, revision_id=revision.id, number=number,
         effective_date=revision.effective_date, link=f"/manuals/{manual.slug}/compare?new={number}",
         at=revision.published_at)

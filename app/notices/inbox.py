@@ -5,14 +5,15 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, func, insert, select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app import audit, guard
 from app.errors import Conflict, NotFound, ValidationError
 from app.manuals.models import Manual
-from app.notices.models import CONFIRMED, PENDING, SUPERSEDED, ConfirmDelegate, Notice, NoticeRead
+from app.notices import quiz, reading
+from app.notices.models import CONFIRMED, PENDING, SUPERSEDED, ConfirmDelegate, Notice, Receipt
 from app.org.models import CHIEF, User
 from app.org.permissions import require
 from app.rulings.models import Inquiry
@@ -24,13 +25,15 @@ def pairs(session: Session, stmt: Select[Any]) -> dict[Any, Any]:
     return {k: v for k, v in session.execute(stmt)}
 
 
-def publication_of(revision_id: int | None, ruling_id: int | None) -> Any:
-    """The notices of one publication: a revision's, or a ruling's."""
+def publication_of(revision_id: int | None, ruling_id: int | None, campaign_id: int | None = None) -> Any:
+    """The notices of one publication: a campaign's, a revision's, or a ruling's."""
+    if campaign_id:
+        return Notice.campaign_id == campaign_id
     return Notice.revision_id == revision_id if revision_id else Notice.ruling_id == ruling_id
 
 
 def same_publication(notice: Notice) -> Any:
-    return publication_of(notice.revision_id, notice.ruling_id)
+    return publication_of(notice.revision_id, notice.ruling_id, notice.campaign_id)
 
 
 def get_notice(session: Session, user: User, notice_id: int) -> Notice:
@@ -46,43 +49,22 @@ def get_notice(session: Session, user: User, notice_id: int) -> Notice:
     return notice
 
 
-def inbox_query(user: User, *, only_unread: bool = False, kind: str | None = None) -> Select[Any]:
-    read = select(NoticeRead.notice_id).where(NoticeRead.user_id == user.id)
-    stmt = select(Notice, Notice.id.in_(read).label("is_read")).where(Notice.unit_id == user.unit_id)
+def inbox_query(user: User, *, only_unread: bool = False, kind: str | None = None
+                ) -> Select[Notice, datetime | None, datetime | None, int]:
+    """The unit's notices with this person's receipt (None: not one of the people it is for)."""
+    mine = (Receipt.notice_id == Notice.id) & (Receipt.user_id == user.id)
+    stmt = (select(Notice, Receipt.read_at.label("read_at"), Receipt.dismissed_at.label("dismissed_at"),
+                   Receipt.id.label("receipt_id"))
+            .outerjoin(Receipt, mine).where(Notice.unit_id == user.unit_id))
     if only_unread:  # the same notices the badge counts
-        stmt = stmt.where(Notice.id.not_in(read), Notice.status != SUPERSEDED, Notice.owner_copy.is_(False))
+        stmt = stmt.where(Receipt.id.is_not(None), Receipt.read_at.is_(None), Receipt.dismissed_at.is_(None),
+                          Notice.status != SUPERSEDED)
     if kind:
         stmt = stmt.where(Notice.kind == kind)
     return stmt.order_by(Notice.created_at.desc(), Notice.id.desc())
 
 
-def unread_count(session: Session, user: User) -> int:
-    read = select(NoticeRead.notice_id).where(NoticeRead.user_id == user.id)
-    return session.scalar(select(func.count(Notice.id)).where(
-        Notice.unit_id == user.unit_id, Notice.status != SUPERSEDED, Notice.owner_copy.is_(False),
-        Notice.id.not_in(read))) or 0
-
-
-def mark_read(session: Session, user: User, notice: Notice) -> None:
-    if notice.unit_id != user.unit_id:
-        return  # someone from the owner unit looking at a ward's notice does not count as reading it
-    exists = session.scalar(select(NoticeRead.id).where(NoticeRead.notice_id == notice.id,
-                                                         NoticeRead.user_id == user.id))
-    if exists:
-        return
-    try:
-        with session.begin_nested():
-            session.add(NoticeRead(notice_id=notice.id, user_id=user.id))
-    except IntegrityError:
-        pass  # read twice at the same moment
-
-
-def mark_all_read(session: Session, user: User) -> int:
-    read = select(NoticeRead.notice_id).where(NoticeRead.user_id == user.id)
-    ids = list(session.scalars(select(Notice.id).where(Notice.unit_id == user.unit_id, Notice.id.not_in(read))))
-    if ids:
-        session.execute(insert(NoticeRead), [{"notice_id": i, "user_id": user.id, "read_at": now_utc()} for i in ids])
-    return len(ids)
+unread_count = reading.unread_count
 
 
 def link_of(session: Session, notice: Notice) -> str:
@@ -97,14 +79,6 @@ def link_of(session: Session, notice: Notice) -> str:
     return f"/manuals/{manual.slug}/compare?new={notice.number}"
 
 
-def read_status(session: Session, notice: Notice) -> list[tuple[User, datetime | None]]:
-    """Every active member of the unit with the time they opened the notice (None: not yet)."""
-    reads = pairs(session, select(NoticeRead.user_id, NoticeRead.read_at).where(NoticeRead.notice_id == notice.id))
-    users = session.scalars(select(User).where(User.unit_id == notice.unit_id, User.active.is_(True))
-                            .order_by(User.name))
-    return [(u, reads.get(u.id)) for u in users]
-
-
 def _confirm_refusal(notice: Notice | None) -> str:
     if notice is not None and notice.status == SUPERSEDED:
         return "この通知は新しい改正により失効しています。新しい改正の通知を確認してください。"
@@ -116,11 +90,44 @@ def confirm(session: Session, user: User, notice: Notice, comment: str = "") -> 
     require(user, "notice.confirm", notice)
     if notice.status != PENDING:
         raise Conflict(_confirm_refusal(notice))
+    missing = not_yet(session, notice)
+    if missing and notice.needs_acknowledgement and not comment.strip():
+        raise ValidationError(f"まだ確認していない職員が{len(missing)}人います（{'、'.join(u.name for u in missing[:5])}"
+                              f"{' ほか' if len(missing) > 5 else ''}）。このまま周知済にする場合は、"
+                              "どのように周知したかをコメントに記入してください。")
     guard.transition(session, notice, Notice.status == PENDING, _confirm_refusal, status=CONFIRMED,
                      confirmed_by_id=user.id, confirmed_by_name=user.name, confirmed_by_position=user.position,
                      confirmed_at=now_utc(), confirm_comment=comment.strip()[:2000])
-    mark_read(session, user, notice)
-    audit.record(session, user, "notice.confirm", "notice", notice.id, unit=notice.unit.name)
+    audit.record(session, user, "notice.confirm", "notice", notice.id, unit=notice.unit.name,
+                 not_confirmed=len(missing))
+
+
+def not_yet(session: Session, notice: Notice) -> list[User]:
+    """The people who have not confirmed (重要・緊急) or not opened the content (軽微), or not passed."""
+    out = []
+    questions = bool(notice.needs_acknowledgement and quiz.questions_for(session, notice))
+    for u, r in reading.people(session, notice):
+        state = reading.person_state(r)
+        if state == reading.UNREAD or (notice.needs_acknowledgement and state == reading.READ) or (
+                questions and state != reading.PASSED):
+            out.append(u)
+    return out
+
+
+def withdraw(session: Session, user: User, notice: Notice, reason: str) -> None:
+    """A mistaken 周知済 taken back by whoever confirmed it or the unit's 所属長: the section is pending
+    again (the withdrawal and the confirmation it undid stay in the audit log)."""
+    require(user, "notice.withdraw", notice)
+    if not reason.strip():
+        raise ValidationError("周知済を取り消す理由を入力してください。")
+    undone = {"confirmed_by": notice.confirmed_by_name, "confirmed_at": notice.confirmed_at}
+    guard.transition(session, notice, Notice.status == CONFIRMED,
+                     lambda n: "この通知は周知済ではありません（すでに取り消されたか、失効しています）。",
+                     status=PENDING, confirmed_by_id=None, confirmed_by_name="", confirmed_by_position="",
+                     confirmed_at=None, confirm_comment="", withdrawn_at=now_utc(), withdrawn_by_name=user.name,
+                     withdraw_reason=reason.strip()[:2000])
+    audit.record(session, user, "notice.withdraw", "notice", notice.id, unit=notice.unit.name,
+                 reason=reason.strip()[:2000], **undone)
 
 
 def set_delegate(session: Session, head: User, chief: User, grant: bool) -> None:
@@ -138,6 +145,11 @@ def set_delegate(session: Session, head: User, chief: User, grant: bool) -> None
     elif not grant and row is not None:
         session.delete(row)
     audit.record(session, head, "notice.delegate" if grant else "notice.undelegate", "user", chief.id)
+
+
+def unit_chiefs(session: Session, unit_id: int) -> list[User]:
+    return list(session.scalars(select(User).where(User.unit_id == unit_id, User.position == CHIEF,
+                                                   User.active.is_(True)).order_by(User.login)))
 
 
 def delegates(session: Session, unit_id: int) -> list[int]:

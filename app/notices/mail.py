@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import smtplib
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate
 
@@ -14,7 +14,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.errors import ValidationError
-from app.notices.models import FAILED, PENDING, QUEUED, SENDING, SENT, MailOutbox, Notice
+from app.guard import changed
+from app.notices.models import FAILED, PENDING, QUEUED, SENDING, SENT, MailOutbox, Notice, Receipt
 from app.org.models import HEAD, User
 from app.wareki import now_utc, today_jst, wareki
 
@@ -53,9 +54,9 @@ def send_queued(session: Session, *, limit: int = 500, stale_after: timedelta = 
     try:
         for row_id in due:
             # Claim the row: another sender process that claimed it first wins.
-            claimed = session.execute(update(MailOutbox).where(MailOutbox.id == row_id, MailOutbox.status == QUEUED)
+            claimed = changed(session, update(MailOutbox).where(MailOutbox.id == row_id, MailOutbox.status == QUEUED)
                                       .values(status=SENDING, next_attempt_at=now_utc())
-                                      .execution_options(synchronize_session=False)).rowcount
+                                      .execution_options(synchronize_session=False))
             session.commit()
             if not claimed:
                 continue
@@ -114,7 +115,9 @@ def remind(session: Session) -> int:
     locks and then matches nothing), committed with the unit's mail as one unit of work."""
     cfg = current_app.config
     today = today_jst()
-    due = (Notice.status == PENDING) & Notice.owner_copy.is_(False) & (Notice.due_date < today) & (
+    # Overdue ones; and 緊急 ones every day from the first (issue 17).
+    due = (Notice.status == PENDING) & Notice.owner_copy.is_(False) & (
+        (Notice.due_date < today) | (Notice.significance == "urgent")) & (
         Notice.last_reminded_on.is_(None) | (Notice.last_reminded_on < today))
     units = list(session.scalars(select(Notice.unit_id).where(due).distinct()))
     base = cfg["BASE_URL"].rstrip("/")
@@ -122,15 +125,16 @@ def remind(session: Session) -> int:
     sent = 0
     for unit_id in units:
         notices = list(session.scalars(select(Notice).where(due, Notice.unit_id == unit_id).order_by(Notice.due_date)))
-        claimed = session.execute(update(Notice).where(due, Notice.id.in_([n.id for n in notices]))
-                                  .values(last_reminded_on=today).execution_options(synchronize_session=False)).rowcount
+        claimed = changed(session, update(Notice).where(due, Notice.id.in_([n.id for n in notices]))
+                                  .values(last_reminded_on=today).execution_options(synchronize_session=False))
         if not claimed:
             session.rollback()
             continue  # another host reminded this unit a moment ago
         heads = session.scalars(select(User).where(User.unit_id == unit_id, User.position == HEAD,
                                                    User.active.is_(True), User.email.is_not(None)))
-        lines = ["周知確認の期限を過ぎた通知があります。所属職員への周知を確認し、「周知済」の確認をしてください。", ""]
-        lines += [f"・{n.kind}: {n.title}（期限 {wareki(n.due_date)}） {base}/notices/{n.id}" for n in notices]
+        lines = ["周知確認の期限を過ぎた通知（または緊急の通知）があります。所属職員への周知を確認し、「周知済」の確認をしてください。", ""]
+        lines += [f"・{'【緊急】' if n.significance == 'urgent' else ''}{n.kind}: {n.title}（期限 {wareki(n.due_date)}）"
+                  f" {base}/notices/{n.id}" for n in notices]
         for head in heads:
             if cfg.get("MAIL_SERVER"):
                 session.add(MailOutbox(
@@ -139,5 +143,28 @@ def remind(session: Session) -> int:
                     message_id=f"<remind-{unit_id}-{head.id}-{today.isoformat()}@{domain}>", status=QUEUED,
                     next_attempt_at=now_utc()))
             sent += 1
+        sent += _remind_people(session, [n for n in notices if n.needs_acknowledgement], base, domain, today)
         session.commit()
     return sent
+
+
+def _remind_people(session: Session, notices: list[Notice], base: str, domain: str, today: date) -> int:
+    """重要 (overdue) and 緊急 notices: each targeted person who has not confirmed the content yet."""
+    cfg = current_app.config
+    n = 0
+    for notice in notices:
+        people = session.scalars(select(User).join(Receipt, Receipt.user_id == User.id).where(
+            Receipt.notice_id == notice.id, Receipt.acknowledged_at.is_(None), User.active.is_(True),
+            User.email.is_not(None)))
+        for person in people:
+            if cfg.get("MAIL_SERVER"):
+                session.add(MailOutbox(
+                    notice_id=notice.id, user_id=person.id, to_addr=person.email or "",
+                    subject=f"【手引】{'【緊急】' if notice.significance == 'urgent' else ''}内容の確認のお願い: {notice.title}",
+                    body=f"{person.name} 様\n\n{notice.title}（第{notice.number}版）の内容をまだ確認していません。"
+                         f"期限は{wareki(notice.due_date)}です。\n新旧対照表を読み「内容を確認しました」を押してください:\n"
+                         f"{base}/notices/{notice.id}/read\n\n-- 手引（Tebiki）",
+                    message_id=f"<remind-{notice.id}-{person.id}-{today.isoformat()}@{domain}>", status=QUEUED,
+                    next_attempt_at=now_utc()))
+            n += 1
+    return n

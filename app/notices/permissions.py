@@ -45,3 +45,21 @@ def _notice_figures(user: User, owner_unit_id: int | None) -> bool | str:
 @rule("notice.delegate")
 def _notice_delegate(user: User, _obj: object) -> bool | str:
     return (user.is_head and user.is_ward) or "確認の委任は区役所・総合支所の所属長が行います。"
+
+
+@rule("notice.withdraw")
+def _notice_withdraw(user: User, notice: Notice) -> bool | str:
+    """A 周知済 is taken back by whoever confirmed it, or the unit's 所属長."""
+    if notice.owner_copy or user.unit_id != notice.unit_id:
+        return "周知済の取消しは、通知を受けた所属で行います。"
+    if user.id == notice.confirmed_by_id or user.is_head:
+        return True
+    return "周知済を取り消せるのは、確認した本人か所属長（課長）です。"
+
+
+@rule("notice.campaign")
+def _notice_campaign(user: User, owner_unit_id: int | None) -> bool | str:
+    """An annual re-confirmation of a manual is started by its owner unit's 係長・課長 (or the admin)."""
+    if user.is_admin or (user.is_hq and user.is_chief_or_head and (owner_unit_id is None or user.unit_id == owner_unit_id)):
+        return True
+    return "再確認の実施は、マニュアルの所管課の係長・課長が行います。"

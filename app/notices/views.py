@@ -19,10 +19,16 @@ from flask import (
 from flask_login import current_user
 
 from app import tables
+from app.errors import PermissionDenied
 from app.extensions import db
 from app.notices import (
+    campaign_views,
     delivery,  # noqa: F401  (its event consumers deliver the notices)
     figures,
+    quiz,
+    read_views,
+    reading,
+    understanding,
 )
 from app.notices import inbox as notices_inbox
 from app.org import services as org
@@ -38,6 +44,10 @@ login_required_for(bp)
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
+    read_views.init_app(app)
+    campaign_views.init_app(app)
+    # The 緊急 banner on the ward dashboards (templates/notices/_urgent_banner.html).
+    app.jinja_env.globals["urgent_notices"] = lambda: reading.urgent_for(db.session, current_user)
 
 
 @bp.get("/")
@@ -46,7 +56,7 @@ def inbox():  # type: ignore[no-untyped-def]
     kind = request.args.get("kind") or None
     page = paginate(notices_inbox.inbox_query(current_user, only_unread=only_unread, kind=kind),
                        per_page=current_app.config["PAGE_SIZE"])
-    rows = [(row.Notice, row.is_read) for row in db.session.execute(
+    rows = [(row.Notice, row) for row in db.session.execute(
         notices_inbox.inbox_query(current_user, only_unread=only_unread, kind=kind)
         .limit(page.per_page).offset((page.page - 1) * page.per_page))]
     return render_template("notices/inbox.html", page=page, rows=rows, only_unread=only_unread, kind=kind,
@@ -57,29 +67,42 @@ def inbox():  # type: ignore[no-untyped-def]
 def read_all():  # type: ignore[no-untyped-def]
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    n = notices_inbox.mark_all_read(db.session, current_user)
-    flash(f"{n}件を既読にしました。", "success")
+    n = reading.dismiss_all(db.session, current_user)
+    flash(f"{n}件の未読の表示を消しました。内容を読んだ記録にはなりません（新旧対照表を開くと既読になります）。", "success")
     return redirect(url_for("notices.inbox"))
 
 
 @bp.get("/<int:notice_id>")
 def show(notice_id: int):  # type: ignore[no-untyped-def]
+    """The notice itself (what changed, the deadline, the section's progress). Opening it records nothing."""
     notice = notices_inbox.get_notice(db.session, current_user, notice_id)
-    notices_inbox.mark_read(db.session, current_user, notice)
     can_confirm = can(current_user, "notice.confirm", notice)
-    staff = notices_inbox.read_status(db.session, notice) if can_confirm or current_user.is_head else []
-    chiefs = [u for u, _ in staff if u.position == "係長"] if current_user.is_head else []
-    return render_template("notices/show.html", notice=notice, link=notices_inbox.link_of(db.session, notice), staff=staff,
-                           can_confirm=can_confirm, form=ConfirmForm(), overdue=notices_inbox.is_overdue(notice),
-                           chiefs=chiefs, delegates=notices_inbox.delegates(db.session, current_user.unit_id))
+    sees_people = can_confirm or (current_user.is_head and notice.unit_id == current_user.unit_id) or (
+        notice.unit_id != current_user.unit_id)  # the owner unit and the admin (get_notice let them in)
+    staff = reading.people(db.session, notice) if sees_people and not notice.owner_copy else []
+    chiefs = notices_inbox.unit_chiefs(db.session, current_user.unit_id) if current_user.is_head else []
+    return render_template("notices/show.html", notice=notice, staff=staff, receipt=reading.receipt_of(
+        db.session, current_user, notice), state_of=reading.person_state, labels=reading.PERSON_LABELS,
+        counts=reading.state_counts(staff), questions=quiz.questions_for(db.session, notice),
+        can_confirm=can_confirm, can_withdraw=can(current_user, "notice.withdraw", notice), form=ConfirmForm(),
+        overdue=notices_inbox.is_overdue(notice), chiefs=chiefs,
+        delegates=notices_inbox.delegates(db.session, current_user.unit_id))
+
+
+@bp.get("/<int:notice_id>/people.<any(xlsx, csv):fmt>")
+def people_export(notice_id: int, fmt: str):  # type: ignore[no-untyped-def]
+    """Who the notice is for and the step each reached: for the section's 所属長 (and 本庁)."""
+    notice = notices_inbox.get_notice(db.session, current_user, notice_id)
+    if notice.unit_id == current_user.unit_id and not (current_user.is_head or can(current_user, "notice.confirm", notice)):
+        raise PermissionDenied("職員ごとの確認状況は所属長（課長）が出力できます。")
+    return _export(understanding.people_rows(db.session, [notice]), f"shuchi-notice-{notice.id}", fmt)
 
 
 @bp.get("/<int:notice_id>/open")
 def open_(notice_id: int):  # type: ignore[no-untyped-def]
-    """The link in the inbox and the mail: opening the revision marks the notice read."""
-    notice = notices_inbox.get_notice(db.session, current_user, notice_id)
-    notices_inbox.mark_read(db.session, current_user, notice)
-    return redirect(notices_inbox.link_of(db.session, notice))
+    """The old link of the inbox and the mail: to the reading page (a GET records nothing)."""
+    notices_inbox.get_notice(db.session, current_user, notice_id)
+    return redirect(url_for("notice_read.read", notice_id=notice_id))
 
 
 @bp.post("/<int:notice_id>/confirm")
@@ -118,15 +141,23 @@ def _export(rows: list[list[object]], name: str, fmt: str) -> Response:
 def matrix():  # type: ignore[no-untyped-def]
     revision_id = request.args.get("revision", type=int)
     ruling_id = request.args.get("ruling", type=int)
-    if not revision_id and not ruling_id:
+    campaign_id = request.args.get("campaign", type=int)
+    if not revision_id and not ruling_id and not campaign_id:
         abort(404)
-    m = figures.matrix(db.session, current_user, revision_id=revision_id, ruling_id=ruling_id)
+    m = figures.matrix(db.session, current_user, revision_id=revision_id, ruling_id=ruling_id, campaign_id=campaign_id)
+    results = understanding.results(db.session, m.notices)
+    key = f"campaign-{campaign_id}" if campaign_id else (f"revision-{revision_id}" if revision_id else f"ruling-{ruling_id}")
     fmt = request.args.get("format")
     if fmt in ("csv", "xlsx"):
-        key = f"revision-{revision_id}" if revision_id else f"ruling-{ruling_id}"
-        return _export(figures.matrix_rows(m), f"shuchi-{key}", fmt)
-    return render_template("notices/matrix.html", m=m, revision_id=revision_id, ruling_id=ruling_id,
-                           head=m.notices[0], labels=figures.STATUS_LABELS)
+        rows = figures.matrix_rows(m)
+        if results.questions:
+            rows += [[], *understanding.result_rows(results)]
+        if request.args.get("people") == "1":
+            rows += [[], *understanding.people_rows(db.session, m.notices)]
+        return _export(rows, f"shuchi-{key}", fmt)
+    args = {"campaign": campaign_id} if campaign_id else ({"revision": revision_id} if revision_id else {"ruling": ruling_id})
+    return render_template("notices/matrix.html", m=m, args=args, head=m.notices[0], labels=figures.STATUS_LABELS,
+                           person_labels=reading.PERSON_LABELS, results=results)
 
 
 @bp.get("/usage")
@@ -138,14 +169,19 @@ def usage():  # type: ignore[no-untyped-def]
     table = usage_figures.usage_by_office(db.session, owner, months)
     gaps = usage_figures.gap_list(db.session, now_utc() - timedelta(days=90), owner)
     rulings = usage_figures.ruling_views(db.session, owner, months)
+    candidates = understanding.candidates(db.session, owner)
     fmt = request.args.get("format")
     if fmt in ("csv", "xlsx"):
         rows: list[list[object]] = [["マニュアル", "識別名", "区役所・総合支所", "月", "閲覧数"]]
         for row in table:
-            for (office, month), views in sorted(row["cells"].items()):  # type: ignore[attr-defined]
+            rank = {o: i for i, o in enumerate(offices)}  # the city's order of the ward offices
+            cells = sorted(row["cells"].items(), key=lambda c: (rank.get(c[0][0], len(rank)), c[0]))  # type: ignore[attr-defined]
+            for (office, month), views in cells:
                 rows.append([row["title"], row["slug"], office, month, views])
         rows += [[], ["該当なし検索語", "区役所・総合支所", "回数", "最終"]]
         rows += [[q, o, n, str(last)[:16]] for q, o, n, last in gaps]
+        rows += [[], ["改善候補（理解度確認）", "設問", "初回正答率", "誤答の多い区の数", "回答のあった区の数"]]
+        rows += [[c.title, c.prompt, f"{c.rate:.0%}", c.wards_wrong, c.wards] for c in candidates]
         return _export(rows, "katsuyo", fmt)
     return render_template("notices/usage.html", months=months, offices=offices, table=table, gaps=gaps,
-                           rulings=rulings)
+                           rulings=rulings, candidates=candidates)

@@ -6,7 +6,7 @@ from flask_login import UserMixin
 from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import UTCDateTime, db
+from app.extensions import Model, UTCDateTime
 from app.wareki import now_utc
 
 # Kinds of unit.
@@ -20,7 +20,7 @@ HEAD = "課長"
 POSITIONS = (STAFF, CHIEF, HEAD)
 
 
-class Unit(db.Model):
+class Unit(Model):
     """A 所属: `group_name` is the 局 (本庁) or the ward office; `section` the 課 or section kind."""
 
     __tablename__ = "units"
@@ -52,12 +52,13 @@ class Unit(db.Model):
         return f"<Unit {self.name}>"
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     login: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(100))
+    name_kana: Mapped[str] = mapped_column(String(200), default="")  # 50音順 key (app.ordering)
     employee_no: Mapped[str | None] = mapped_column(String(20), unique=True)
     email: Mapped[str | None] = mapped_column(String(200))
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
@@ -142,7 +143,7 @@ class User(UserMixin, db.Model):
         return f"<User {self.login}>"
 
 
-class UserDuty(db.Model):
+class UserDuty(Model):
     """One 担当業務 tag of an account (窓口, 審査 …); a row per tag so targeting can query it."""
 
     __tablename__ = "user_duties"
@@ -153,7 +154,7 @@ class UserDuty(db.Model):
     tag: Mapped[str] = mapped_column(String(30), index=True)
 
 
-class LoginSession(db.Model):
+class LoginSession(Model):
     """One signed-in browser. The cookie carries a random token; only its SHA-256 is stored, so a
     copy of the database opens no session. A row that is ended (logout, password change,
     deactivation) or expired stops the cookie at once, from whichever browser it is replayed."""
@@ -171,7 +172,7 @@ class LoginSession(db.Model):
     user_agent: Mapped[str] = mapped_column(String(200), default="")
 
 
-class LoginThrottle(db.Model):
+class LoginThrottle(Model):
     """Failed sign-in counters, keyed by a hash of (login, client address), login, address or
     (login, trusted device). Missing logins are counted exactly like existing ones."""
 
@@ -186,7 +187,7 @@ class LoginThrottle(db.Model):
     last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-class PasswordToken(db.Model):
+class PasswordToken(Model):
     """A one-time link for setting a password (new accounts from the roster, or an admin's reset):
     random, stored as SHA-256, valid until `expires_at`, used once."""
 

@@ -9,7 +9,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, selectinload
 from werkzeug.security import generate_password_hash
 
-from app import audit
+from app import audit, ordering
 from app.errors import NotFound, ValidationError
 from app.org import sessions, structure, throttle
 from app.org.models import HQ, POSITIONS, WARD, Unit, User
@@ -77,6 +77,7 @@ def create_unit(session: Session, actor: User | None, *, kind: str, group_name: 
     unit = Unit(kind=kind, group_name=group_name.strip(), section=section.strip(), name=name, sort_order=last + 1)
     session.add(unit)
     session.flush()
+    ordering.renumber_units(session)
     audit.record(session, actor, "unit.create", "unit", unit.id, name=name, kind=kind)
     return unit
 
@@ -86,6 +87,7 @@ def update_unit(session: Session, actor: User, unit: Unit, *, kind: str, group_n
     name = _validate_unit_fields(session, kind, group_name, section, unit.id)
     before = unit.name
     unit.kind, unit.group_name, unit.section, unit.name = kind, group_name.strip(), section.strip(), name
+    ordering.renumber_units(session)
     audit.record(session, actor, "unit.update", "unit", unit.id, before=before, after=name)
     return unit
 
@@ -117,6 +119,7 @@ def seed_org(session: Session) -> int:
         added += 1
     if added:
         session.flush()
+        ordering.renumber_units(session)
         audit.record(session, None, "seed.org", "unit", "", added=added)
     return added
 
@@ -334,8 +337,8 @@ def users_query(
     if not include_inactive:
         stmt = stmt.where(User.active.is_(True))
     orders = {
-        "unit": (Unit.sort_order, _POSITION_RANK, User.login),
-        "name": (User.name, User.login),
+        "unit": (Unit.sort_order, _POSITION_RANK, User.name_kana, User.login),
+        "name": (User.name_kana, User.name, User.login),
         "login": (User.login,),
         "last_login": (User.last_login_at.desc(), User.login),
     }

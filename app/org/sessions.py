@@ -20,6 +20,7 @@ from flask import session as cookie
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from app.guard import changed
 from app.org.models import LoginSession, User
 from app.wareki import now_utc
 
@@ -86,7 +87,7 @@ def end_all(session: Session, user: User, reason: str, *, keep: str | None = Non
     stmt = update(LoginSession).where(LoginSession.user_id == user.id, LoginSession.ended_at.is_(None))
     if keep:
         stmt = stmt.where(LoginSession.token_hash != _digest(keep))
-    return session.execute(stmt.values(ended_at=now_utc(), end_reason=reason)).rowcount or 0
+    return changed(session, stmt.values(ended_at=now_utc(), end_reason=reason)) or 0
 
 
 def list_live(session: Session, user: User) -> list[LoginSession]:

@@ -20,6 +20,12 @@ HQ_UNITS: list[tuple[str, str]] = [
     ("総務局", "コンプライアンス推進担当"),
 ]
 
+# The city's order of its 局 (事務分掌の順): lists of 本庁 units follow it.
+BUREAU_ORDER: list[str] = [
+    "総務局", "まちづくり政策局", "財政局", "市民局", "文化観光局", "環境局", "健康福祉局", "こども若者局",
+    "経済局", "都市整備局", "建設局", "消防局", "交通局", "水道局", "ガス局", "教育局",
+]
+
 WARD_OFFICES: list[str] = ["青葉区", "宮城野区", "若林区", "太白区", "泉区", "宮城総合支所", "秋保総合支所"]
 
 SECTION_KINDS: list[str] = [

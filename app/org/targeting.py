@@ -10,6 +10,7 @@ with or without the 会計年度任用職員. One small query the notice fan-out
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -63,6 +64,14 @@ class Audience:
                    duty_tags=tuple(sorted({str(t).strip() for t in data.get("duty_tags") or [] if str(t).strip()})),
                    fixed_term=data.get("fixed_term") or "include")
 
+    @classmethod
+    def from_form(cls, form: Any) -> Audience:
+        """The targeting fields of the revision editor and the campaign form (templates/revisions/_audience_fields.html)."""
+        tags = re.split(r"[,、，;\s]+", form.get("audience_duties") or "")
+        return cls(min_position=form.get("audience_position") or None,
+                   duty_tags=tuple(sorted({t.strip()[:30] for t in tags if t.strip()})),
+                   fixed_term=form.get("audience_fixed_term") or "include")
+
     def matches(self, user: User) -> bool:
         """The same rule for one account (e.g. to explain why someone got no notice)."""
         if not user.active:
@@ -98,6 +107,12 @@ def members_query(unit_ids: Iterable[int] | Select, audience: Audience | None = 
 def member_ids(unit_ids: Iterable[int] | Select, audience: Audience | None = None) -> Select:
     """The same as a Select of User.id (for `Notice.user_id.in_(…)` or an INSERT … SELECT)."""
     return _where(select(User.id), unit_ids, audience or Audience())
+
+
+def member_select(columns: Iterable[Any], unit_ids: Iterable[int] | Select, audience: Audience | None = None
+                  ) -> Select:
+    """The same with other columns (e.g. `(User.id, literal(notice_id))` for an INSERT … SELECT)."""
+    return _where(select(*columns), unit_ids, audience or Audience())
 
 
 def members(session: Session, unit_ids: Iterable[int] | Select, audience: Audience | None = None) -> list[User]:

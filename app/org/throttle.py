@@ -25,6 +25,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.guard import changed
 from app.org.models import LoginThrottle
 from app.wareki import now_utc
 
@@ -136,7 +137,9 @@ def _row(session: Session, key: str, login_hash: str) -> LoginThrottle:
         with session.begin_nested():
             session.add(row)
     except IntegrityError:  # a parallel attempt created it first
-        row = session.get(LoginThrottle, key, with_for_update=True)  # type: ignore[assignment]
+        found = session.get(LoginThrottle, key, with_for_update=True)
+        assert found is not None  # it exists: the insert conflicted on it
+        return found
     return row
 
 
@@ -171,8 +174,8 @@ def succeeded(session: Session, attempt: Attempt) -> None:
 
 def clear(session: Session, login: str) -> int:
     """The admin's 「ログイン制限を解除」: every counter of this login starts again (trust is kept)."""
-    return session.execute(update(LoginThrottle).where(LoginThrottle.login_hash == _hash(normalise(login)))
-                           .values(failures=0, blocked_until=None)).rowcount or 0
+    return changed(session, update(LoginThrottle).where(LoginThrottle.login_hash == _hash(normalise(login)))
+                           .values(failures=0, blocked_until=None)) or 0
 
 
 def blocked_logins(session: Session, logins: list[str]) -> set[str]:

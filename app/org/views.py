@@ -18,13 +18,14 @@ from flask import (
 )
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.security import check_password_hash
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.2+, not in types-WTForms yet
 
-from app import audit
+from app import audit, audit_names
 from app.directory import signin
 from app.directory.ldap import DirectoryError
 from app.errors import ValidationError
 from app.extensions import db
+from app.forms import validated
 from app.org import login as login_service
 from app.org import passwords, sessions, targeting, throttle
 from app.org import services as org
@@ -120,8 +121,7 @@ def _own_sessions() -> dict[str, object]:
 @auth_bp.post("/account/sessions/end")
 @login_required
 def end_other_sessions():  # type: ignore[no-untyped-def]
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
+    validated(ConfirmForm())
     n = org.end_sessions(db.session, current_user, current_user)
     db.session.commit()
     flash(f"ほかの端末のログイン（{n}件）を終了しました。", "success")
@@ -265,8 +265,7 @@ def user_edit(user_id: int):  # type: ignore[no-untyped-def]
 @admin_bp.post("/users/<int:user_id>/<any(deactivate, reactivate, unlock, sessions, link):action>")
 def user_action(user_id: int, action: str):  # type: ignore[no-untyped-def]
     form = ConfirmForm()
-    if not form.validate_on_submit():
-        abort(400)
+    validated(form)
     user = org.get_user(db.session, user_id)
     if action == "unlock":
         org.unlock_user(db.session, current_user, user)
@@ -325,8 +324,7 @@ def unit_form(unit_id: int | None = None):  # type: ignore[no-untyped-def]
 @admin_bp.post("/units/<int:unit_id>/<any(deactivate, reactivate):action>")
 def unit_action(unit_id: int, action: str):  # type: ignore[no-untyped-def]
     form = ConfirmForm()
-    if not form.validate_on_submit():
-        abort(400)
+    validated(form)
     unit = db.session.get(Unit, unit_id)
     if unit is None:
         abort(404)
@@ -371,6 +369,7 @@ def audit_log():  # type: ignore[no-untyped-def]
     )
     page = paginate(stmt, per_page=50)
     return render_template(
-        "admin/audit.html", page=page, labels=audit.ACTION_LABELS, action=action, object_type=object_type,
+        "admin/audit.html", page=page, lines=audit_names.lines(db.session, list(page.items)),
+        labels=audit.ACTION_LABELS, objects=audit.OBJECT_LABELS, action=action, object_type=object_type,
         actor=actor_login, since=request.args.get("since", ""), until=request.args.get("until", ""),
     )

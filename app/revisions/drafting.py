@@ -20,6 +20,7 @@ from app.manuals.models import UNPUBLISHED, Manual
 from app.org import structure
 from app.org.models import User
 from app.org.permissions import require
+from app.revisions import questions
 from app.revisions.base import (
     CONFLICT_MARK,
     current_text,
@@ -57,6 +58,8 @@ class DraftFields:
     body: str
     reason: str
     summary: str = ""
+    # Significance, audience and 理解度確認 questions (None: leave them as they are).
+    understanding: questions.Understanding | None = None
 
 
 def validate_fields(f: DraftFields) -> list[str]:
@@ -92,6 +95,8 @@ def create_manual(session: Session, user: User, *, slug: str, fields: DraftField
     """A new manual: registry row (unpublished) + its first revision (制定) with the text saved."""
     require(user, "manual.create")
     problems = validate_fields(fields)
+    if fields.understanding is not None:
+        problems += questions.problems(fields.understanding, fields.body)
     slug = slug.strip().lower()
     if not SLUG_RE.match(slug):
         problems.append("識別名（URL）は半角英小文字・数字・ハイフンで2〜80文字にしてください（例: kokuho-shikaku）。")
@@ -109,6 +114,8 @@ def create_manual(session: Session, user: User, *, slug: str, fields: DraftField
                         effective_date=fields.effective)
     session.add(revision)
     session.flush()
+    if fields.understanding is not None:
+        questions.apply(session, revision, fields.understanding, fields.body)
     record_event(session, revision, user, "create", at=now)
     _commit_draft(session, user, revision, _doc(manual, fields).dump(), expected_head="", now=now)
     audit.record(session, user, "manual.create", "manual", manual.id, slug=slug, title=manual.title)
@@ -168,8 +175,11 @@ def save_draft(session: Session, user: User, revision: Revision, fields: DraftFi
     require(user, "revision.edit", revision)
     require_state(revision, *EDITABLE_STATES, doing="編集")
     problems = validate_fields(fields) + effective_problems(session, revision, fields.effective)
+    if fields.understanding is not None:
+        problems += questions.problems(fields.understanding, fields.body)
     if problems:
         raise ValidationError("保存できません。", details=problems)
+    understood = fields.understanding is not None and questions.apply(session, revision, fields.understanding, fields.body)
     manual = revision.manual
     obsolete = revision.effective_date if revision.kind == ABOLISH else None
     text = _doc(manual, fields, obsolete=obsolete).dump()
@@ -180,7 +190,7 @@ def save_draft(session: Session, user: User, revision: Revision, fields: DraftFi
         raise _stale(session, revision)
     if revision.state == DRAFT and revision.conflict_text is None and text == text_or_none(revision):
         revision.updated_at = now or now_utc()
-        return False
+        return understood
     _commit_draft(session, user, revision, text, expected_head=expected_head, now=now)
     if revision.conflict_text is not None and CONFLICT_MARK not in text:
         revision.conflict_text = None  # resolved

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     HiddenField,
@@ -14,6 +13,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from app.forms import TebikiForm
 from app.org.structure import SECTION_KINDS
 
 
@@ -28,7 +28,7 @@ def split_tags(value: str | None) -> list[str]:
     return [t.strip() for t in re.split(r"[,、，;\s]+", value or "") if t.strip()]
 
 
-class DraftForm(FlaskForm):
+class DraftForm(TebikiForm):
     """The editor of a revision (and, with slug, of a new manual)."""
 
     title = StringField("マニュアル名", validators=[DataRequired("マニュアル名を入力してください。"), Length(max=200)])
@@ -48,24 +48,24 @@ class NewManualForm(DraftForm):
         DataRequired("識別名を入力してください。"), Length(max=80)])
 
 
-class ConsultForm(FlaskForm):
+class ConsultForm(TebikiForm):
     deadline = DateField("意見照会の期限", format="%Y-%m-%d", validators=[DataRequired("期限を入力してください。")])
 
 
-class CommentForm(FlaskForm):
+class CommentForm(TebikiForm):
     anchor = SelectField("対象の見出し", choices=[])
     body = TextAreaField("意見", validators=[DataRequired("意見の内容を入力してください。"), Length(max=5000)])
 
 
-class DispositionForm(FlaskForm):
+class DispositionForm(TebikiForm):
     disposition = SelectField("対応", choices=[SelectChoice("reflected", "反映した"),
                                              SelectChoice("not_reflected", "反映しない")])
     reason = TextAreaField("理由・対応内容", validators=[Length(max=2000)])
 
 
-class SubmitForm(FlaskForm):
+class SubmitForm(TebikiForm):
     consult_unit = SelectField("合議先（任意）", coerce=int, choices=[])
 
 
-class DecisionForm(FlaskForm):
+class DecisionForm(TebikiForm):
     comment = TextAreaField("コメント", validators=[Length(max=2000)])

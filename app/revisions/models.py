@@ -1,23 +1,32 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import UTCDateTime, db
+from app.extensions import Model, UTCDateTime
 from app.manuals.models import Manual
 from app.org.models import Unit, User
 from app.wareki import now_utc
 
-# States of a revision (DESIGN.md, "Workflow of a revision").
-DRAFT = "draft"
-CONSULTATION = "consultation"
-IN_REVIEW = "in_review"
-PUBLISHING = "publishing"  # 決裁済み: the commit onto main is being made (a moment, or until repaired)
-PUBLISHED = "published"
-WITHDRAWN = "withdrawn"
-STATE_LABELS = {
+
+class RevisionState(StrEnum):
+    """States of a revision (DESIGN.md, "Workflow of a revision"), stored as their values; the same
+    names in code and templates (`RevisionState.PUBLISHED`)."""
+
+    DRAFT = "draft"
+    CONSULTATION = "consultation"
+    IN_REVIEW = "in_review"
+    PUBLISHING = "publishing"  # 決裁済み: the commit onto main is being made (a moment, or until repaired)
+    PUBLISHED = "published"
+    WITHDRAWN = "withdrawn"
+
+
+DRAFT, CONSULTATION, IN_REVIEW = RevisionState.DRAFT, RevisionState.CONSULTATION, RevisionState.IN_REVIEW
+PUBLISHING, PUBLISHED, WITHDRAWN = RevisionState.PUBLISHING, RevisionState.PUBLISHED, RevisionState.WITHDRAWN
+STATE_LABELS: dict[str, str] = {
     DRAFT: "起案中", CONSULTATION: "意見照会中", IN_REVIEW: "決裁中", PUBLISHING: "公布処理中", PUBLISHED: "公布済",
     WITHDRAWN: "取下げ",
 }
@@ -35,8 +44,16 @@ REVIEW = "審査"
 CONSULT = "合議"
 DECIDE = "決裁"
 
+# Significance of a revision (issue 17), chosen by the drafter and approved with the revision.
+MINOR = "minor"  # 軽微: the notice only (the 所属長 confirms 周知済 for the section)
+MAJOR = "major"  # 重要: each targeted person confirms 「内容を確認しました」 on the 新旧対照表
+URGENT = "urgent"  # 緊急: as 重要, with a short due date, daily reminders and a dashboard banner
+SIGNIFICANCE_LABELS = {MINOR: "軽微", MAJOR: "重要", URGENT: "緊急"}
+URGENT_DUE_DAYS = 3
+MAX_QUESTIONS = 5
 
-class Revision(db.Model):
+
+class Revision(Model):
     """A change to what wards read: drafted, optionally consulted, approved, then published."""
 
     __tablename__ = "revisions"
@@ -59,6 +76,9 @@ class Revision(db.Model):
     conflict_data: Mapped[str | None] = mapped_column(Text)
     notice_due_days: Mapped[int] = mapped_column(Integer, default=14)  # 周知確認の期限（公布から）
     retroactive: Mapped[bool] = mapped_column(Boolean, default=False)  # 施行日 before 公布, confirmed (遡及適用)
+    significance: Mapped[str] = mapped_column(String(8), default=MINOR, server_default=MINOR)
+    # Who in each target section the notice is for: app.org.targeting.Audience as JSON ("" = everyone).
+    audience: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -84,6 +104,10 @@ class Revision(db.Model):
         return KIND_LABELS[self.kind]
 
     @property
+    def significance_label(self) -> str:
+        return SIGNIFICANCE_LABELS.get(self.significance, "軽微")
+
+    @property
     def is_open(self) -> bool:
         return self.state in OPEN_STATES
 
@@ -94,7 +118,7 @@ class Revision(db.Model):
         return next((s for s in self.steps if s.status == "pending"), None)
 
 
-class Publication(db.Model):
+class Publication(Model):
     """The intent to publish a decided revision, recorded before main moves: the idempotency key
     of the publication (not a search of commit messages). `since` is main when it was decided — any
     commit for it lies after that; `parent`, `number` and `commit_sha` are the attempt in flight."""
@@ -113,7 +137,7 @@ class Publication(db.Model):
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-class ApprovalStep(db.Model):
+class ApprovalStep(Model):
     """One step of the approval route: who (unit + positions) must give which meaning."""
 
     __tablename__ = "approval_steps"
@@ -136,7 +160,7 @@ class ApprovalStep(db.Model):
         return self.positions.split(",")
 
 
-class WorkflowEvent(db.Model):
+class WorkflowEvent(Model):
     """Every transition of a revision: the 決裁 record (who, position, when, what, comment)."""
 
     __tablename__ = "workflow_events"
@@ -161,7 +185,7 @@ EVENT_LABELS = {
 }
 
 
-class ConsultationComment(db.Model):
+class ConsultationComment(Model):
     """A ward section's comment on a draft under 意見照会, tied to a heading."""
 
     __tablename__ = "consultation_comments"
@@ -185,3 +209,23 @@ class ConsultationComment(db.Model):
     @property
     def disposition_label(self) -> str:
         return {"reflected": "反映した", "not_reflected": "反映しない"}.get(self.disposition or "", "未対応")
+
+
+class Question(Model):
+    """One 理解度確認 question of a 重要/緊急 revision: drafted with it, reviewed and approved with it."""
+
+    __tablename__ = "revision_questions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    revision_id: Mapped[int] = mapped_column(ForeignKey("revisions.id"), index=True)
+    order: Mapped[int] = mapped_column(Integer, default=0)
+    prompt: Mapped[str] = mapped_column(Text)
+    choices: Mapped[str] = mapped_column(Text)  # one choice a line
+    correct: Mapped[int] = mapped_column(Integer)  # index into choices, from 0
+    explanation: Mapped[str] = mapped_column(Text, default="")
+    anchor: Mapped[str] = mapped_column(String(200), default="")  # the section the explanation cites
+    heading: Mapped[str] = mapped_column(String(200), default="")
+
+    @property
+    def choice_list(self) -> list[str]:
+        return self.choices.split("\n")

@@ -10,11 +10,19 @@ from sqlalchemy.orm import Session
 
 from app import audit, guard
 from app.errors import Conflict, ValidationError
+from app.manuals.document import parse
 from app.manuals.models import UNPUBLISHED
 from app.org.models import CHIEF, HEAD, Unit, User
 from app.org.permissions import require
-from app.revisions import consultation, publishing
-from app.revisions.base import check_ready, record_event, record_step, require_state, state_refusal
+from app.revisions import consultation, publishing, questions
+from app.revisions.base import (
+    check_ready,
+    current_text,
+    record_event,
+    record_step,
+    require_state,
+    state_refusal,
+)
 from app.revisions.models import (
     CONSULT,
     CONSULTATION,
@@ -57,6 +65,9 @@ def submit(session: Session, user: User, revision: Revision, *, consult_unit: Un
         raise Conflict("この改正案はすでに決裁に回付されています。")
     require_state(revision, *EDITABLE_STATES, doing="決裁に回付")
     check_ready(session, revision)
+    problems = questions.ready_problems(session, revision, parse(current_text(revision)).body)
+    if problems:
+        raise ValidationError("この改正案はまだ回付できません。", details=problems)
     if consult_unit is not None and (not consult_unit.is_hq or consult_unit.id == revision.manual.owner_unit_id):
         raise ValidationError("合議先には所管課以外の本庁の課を選んでください。")
     cut_short = revision.state == CONSULTATION and consultation.consultation_open(revision)
@@ -75,7 +86,8 @@ def submit(session: Session, user: User, revision: Revision, *, consult_unit: Un
     revision.steps = approval_route(session, revision, consult_unit)
     route = " → ".join(f"{s.meaning}" for s in revision.steps)
     note = f"（意見照会の期限 {wareki(revision.consultation_deadline)} 前に回付することを確認）" if cut_short else ""
-    record_event(session, revision, user, "submit", comment=f"決裁ルート: {route}{note}", at=now)
+    record_event(session, revision, user, "submit", comment=f"決裁ルート: {route}{note}（{questions.describe(session, revision)}）",
+                 at=now)
     audit.record(session, user, "revision.submit", "revision", revision.id)
 
 

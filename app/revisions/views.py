@@ -11,6 +11,7 @@ from wtforms.fields.choices import SelectChoice
 from app.documents import attachments
 from app.errors import ValidationError
 from app.extensions import db
+from app.forms import validated
 from app.manuals import diff
 from app.manuals import services as manuals
 from app.manuals.document import parse
@@ -18,7 +19,8 @@ from app.markdown import FileLinks, render, split_sections
 from app.org import services as org
 from app.org.models import HQ
 from app.org.permissions import can, require, require_visible
-from app.revisions import base, consultation, drafting, lists, route
+from app.org.targeting import duty_tag_choices
+from app.revisions import base, consultation, drafting, lists, questions, route
 from app.revisions.forms import (
     CommentForm,
     ConsultForm,
@@ -33,8 +35,11 @@ from app.revisions.models import (
     ABOLISH,
     EDITABLE_STATES,
     EVENT_LABELS,
+    MAX_QUESTIONS,
     NEW,
     REVISE,
+    SIGNIFICANCE_LABELS,
+    URGENT_DUE_DAYS,
     ConsultationComment,
     Revision,
 )
@@ -63,7 +68,23 @@ def _fields(form: DraftForm) -> drafting.DraftFields:
         effective=form.effective.data, review_months=form.review_months.data or 12,
         body=(form.body.data or "").replace("\r\n", "\n"), reason=form.reason.data or "",
         summary=form.summary.data or "",
+        understanding=questions.from_form(request.form) if "significance" in request.form else None,
     )
+
+
+def _understanding(revision: Revision | None, body: str) -> dict[str, object]:
+    """The significance / audience / questions part of the editor: what was typed, or what is stored."""
+    if request.method == "POST" and "significance" in request.form:
+        u = questions.from_form(request.form)
+    elif revision is not None:
+        u = questions.Understanding(revision.significance, questions.audience_of(revision), [
+            questions.QuestionDraft(q.prompt, q.choice_list, q.correct, q.explanation, q.anchor)
+            for q in questions.questions_of(db.session, revision)])
+    else:
+        u = questions.Understanding()
+    return {"u": u, "audience": u.audience, "duty_tags": duty_tag_choices(db.session),
+            "headings": [(s.anchor, s.heading) for s in split_sections(body) if s.anchor],
+            "significance_labels": SIGNIFICANCE_LABELS, "max_questions": MAX_QUESTIONS}
 
 
 def _form_errors(form: DraftForm) -> None:
@@ -101,7 +122,8 @@ def new_manual():  # type: ignore[no-untyped-def]
             return redirect(url_for("revisions.show", revision_id=revision.id))
     elif request.method == "POST":
         _form_errors(form)
-    return render_template("revisions/edit.html", form=form, revision=None, new=True, stale=None)
+    return render_template("revisions/edit.html", form=form, revision=None, new=True, stale=None,
+                           **_understanding(None, form.body.data or ""))
 
 
 @bp.post("/manuals/<slug>/revise")
@@ -109,8 +131,7 @@ def new_manual():  # type: ignore[no-untyped-def]
 def open_revision(slug: str):  # type: ignore[no-untyped-def]
     manual = manuals.get_manual(db.session, current_user, slug)
     kind = ABOLISH if request.form.get("kind") == "obsolete" else REVISE
-    if not DecisionForm().validate_on_submit():
-        abort(400)
+    validated(DecisionForm())
     others = drafting.open_drafts(db.session, manual)
     revision = drafting.open_revision(db.session, current_user, manual, kind=kind)
     if others:
@@ -168,7 +189,7 @@ def edit(revision_id: int):  # type: ignore[no-untyped-def]
     else:
         _form_errors(form)
     return render_template("revisions/edit.html", form=form, revision=revision, new=False, stale=stale,
-                           base_text=base.base_text(revision))
+                           base_text=base.base_text(revision), **_understanding(revision, form.body.data or ""))
 
 
 @bp.post("/revisions/preview")
@@ -216,7 +237,8 @@ def show(revision_id: int):  # type: ignore[no-untyped-def]
         sections=sections, comments=visible_comments, comment_form=comment_form, submit_form=submit_form,
         consult_form=ConsultForm(data={"deadline": today_jst() + timedelta(days=14)}), decision_form=DecisionForm(),
         disposition_form=DispositionForm(), event_labels=EVENT_LABELS, consultation_open=consultation.consultation_open(revision),
-        NEW=NEW,
+        NEW=NEW, questions=questions.questions_of(db.session, revision), audience=questions.audience_of(revision),
+        URGENT_DUE_DAYS=URGENT_DUE_DAYS,
     )
 
 
@@ -229,7 +251,7 @@ def _done(revision_id: int, message: str):  # type: ignore[no-untyped-def]
 @back_to("revisions.show", revision_id="revision_id")
 def consult(revision_id: int):  # type: ignore[no-untyped-def]
     form = ConsultForm()
-    if not form.validate_on_submit():
+    if not form.validate_on_submit() or form.deadline.data is None:
         raise ValidationError("意見照会の期限を日付で入力してください。")
     revision = _revision(revision_id)
     consultation.start_consultation(db.session, current_user, revision, form.deadline.data)
@@ -240,8 +262,7 @@ def consult(revision_id: int):  # type: ignore[no-untyped-def]
 @back_to("revisions.show", revision_id="revision_id")
 def comment(revision_id: int):  # type: ignore[no-untyped-def]
     # The anchor is checked by the service against the draft's headings.
-    if not DecisionForm().validate_on_submit():
-        abort(400)
+    validated(DecisionForm())
     revision = _revision(revision_id)
     consultation.add_comment(db.session, current_user, revision, anchor=request.form.get("anchor", ""),
                              body=request.form.get("body", ""))
@@ -252,8 +273,7 @@ def comment(revision_id: int):  # type: ignore[no-untyped-def]
 @back_to("revisions.show", revision_id="revision_id")
 def dispose(revision_id: int, comment_id: int):  # type: ignore[no-untyped-def]
     form = DispositionForm()
-    if not form.validate_on_submit():
-        abort(400)
+    validated(form)
     revision = _revision(revision_id)
     comment_row = db.session.get(ConsultationComment, comment_id)
     if comment_row is None or comment_row.revision_id != revision_id:
@@ -266,8 +286,7 @@ def dispose(revision_id: int, comment_id: int):  # type: ignore[no-untyped-def]
 @bp.post("/revisions/<int:revision_id>/submit")
 @back_to("revisions.show", revision_id="revision_id")
 def submit(revision_id: int):  # type: ignore[no-untyped-def]
-    if not DecisionForm().validate_on_submit():
-        abort(400)
+    validated(DecisionForm())
     unit_id = request.form.get("consult_unit", type=int) or 0
     consult_unit = org.get_unit(db.session, unit_id) if unit_id else None
     route.submit(db.session, current_user, _revision(revision_id), consult_unit=consult_unit,
@@ -280,8 +299,7 @@ def submit(revision_id: int):  # type: ignore[no-untyped-def]
 def decide(revision_id: int, decision: str):  # type: ignore[no-untyped-def]
     """The three decisions on a revision share one form (a comment) and one route."""
     form = DecisionForm()
-    if not form.validate_on_submit():
-        abort(400)
+    validated(form)
     revision = _revision(revision_id)
     comment = form.comment.data or ""
     if decision == "return":
@@ -315,16 +333,15 @@ def resolve(revision_id: int):  # type: ignore[no-untyped-def]
     if found is None:
         return render_template("revisions/resolve.html", revision=revision, conflicts=None, passages=[], form=form)
     if request.method == "POST":
-        if not form.validate_on_submit():
-            abort(400)
+        validated(form)
         fields = {str(f["name"]): request.form.get(f"field-{f['name']}", "") for f in found.fields}
         passages = [(request.form.get(f"passage-{i}", ""), request.form.get(f"edit-{i}", ""))
                     for i in range(len(found.hunks))]
         drafting.resolve_conflict(db.session, current_user, revision, fields=fields, passages=passages,
                                   expected_head=request.form.get("head", ""))
         return _done(revision_id, "競合を解消して保存しました。内容を確認して、改めて決裁に回してください。")
-    passages = [diff.passage(h["main"], h["draft"]) for h in found.hunks]
-    return render_template("revisions/resolve.html", revision=revision, conflicts=found, passages=passages,
+    shown = [diff.passage(h["main"], h["draft"]) for h in found.hunks]
+    return render_template("revisions/resolve.html", revision=revision, conflicts=found, passages=shown,
                            form=form)
 
 

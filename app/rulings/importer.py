@@ -31,8 +31,8 @@ def import_rulings(session: Session, rows: list[dict[str, object]], *, owner_nam
                    as_user: User | None = None) -> list[Inquiry]:
     units = {u.name: u for u in session.scalars(select(Unit).where(Unit.kind == WARD))}
     offices: dict[str, list[Unit]] = {}
-    for unit in units.values():
-        offices.setdefault(unit.group_name, []).append(unit)
+    for ward_unit in units.values():
+        offices.setdefault(ward_unit.group_name, []).append(ward_unit)
     manuals = {m.slug: m for m in session.scalars(select(Manual))}
     existing = set(session.scalars(select(Inquiry.number).where(Inquiry.number.is_not(None))))
     default_owner = session.scalar(select(Unit).where(Unit.name == owner_name))

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import UTCDateTime, db
+from app.extensions import Model, UTCDateTime
 from app.manuals.models import Manual
 from app.org.models import Unit, User
 from app.wareki import now_utc
@@ -15,14 +16,19 @@ SUGGESTION = "改善提案"
 KINDS = (QUESTION, SUGGESTION)
 URGENCIES = ("通常", "至急")
 
-# Status of an inquiry.
-OPEN = "open"  # 受付（回答作成中）
-AWAITING = "awaiting"  # 回答案を課長に回付（決裁待ち）
-ANSWERED = "answered"  # 課長が承認した回答（組織としての判断）
-STATUS_LABELS = {OPEN: "回答作成中", AWAITING: "課長決裁待ち", ANSWERED: "回答済"}
+class InquiryStatus(StrEnum):
+    """Status of an inquiry, stored as its value."""
+
+    OPEN = "open"  # 受付（回答作成中）
+    AWAITING = "awaiting"  # 回答案を課長に回付（決裁待ち）
+    ANSWERED = "answered"  # 課長が承認した回答（組織としての判断）
 
 
-class RulingCounter(db.Model):
+OPEN, AWAITING, ANSWERED = InquiryStatus.OPEN, InquiryStatus.AWAITING, InquiryStatus.ANSWERED
+STATUS_LABELS: dict[str, str] = {OPEN: "回答作成中", AWAITING: "課長決裁待ち", ANSWERED: "回答済"}
+
+
+class RulingCounter(Model):
     """The last 判断事例 number given in a year, advanced in the approving transaction."""
 
     __tablename__ = "ruling_counters"
@@ -35,7 +41,7 @@ def ruling_number(year: int, seq: int) -> str:
     return f"R{year}-{seq:03d}"
 
 
-class Inquiry(db.Model):
+class Inquiry(Model):
     """A ward's question or suggestion to the owner unit; once answered and shared, a 判断事例."""
 
     __tablename__ = "inquiries"

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from wtforms.fields.choices import SelectChoice
 
 from app.errors import ValidationError
 from app.extensions import db
+from app.forms import validated
 from app.manuals import services as manuals
 from app.markdown import split_sections
 from app.org import services as org
@@ -71,12 +71,12 @@ def new():  # type: ignore[no-untyped-def]
     if manual is not None:
         standing = manuals.standing(db.session, manual)
         view = manuals.read_version(manual, standing.shown or manuals.get_version(db.session, manual), standing)
-        form.anchor.choices = [SelectChoice("", "マニュアル全体")] + [
-            SelectChoice(s.anchor, s.heading) for s in split_sections(view.doc.body) if s.anchor]
+        form.anchor.choices = [("", "マニュアル全体")] + [
+            (s.anchor, s.heading) for s in split_sections(view.doc.body) if s.anchor]
         form.manual.data = manual.slug
         if request.method == "GET":
             form.anchor.data = request.args.get("anchor", "")
-    form.owner_unit.choices = [SelectChoice(u.id, u.name) for u in org.list_units(db.session, kind=HQ)]
+    form.owner_unit.choices = [(u.id, u.name) for u in org.list_units(db.session, kind=HQ)]
     if form.validate_on_submit():
         try:
             inquiry = rulings.file_inquiry(
@@ -124,8 +124,7 @@ def _back(inquiry):  # type: ignore[no-untyped-def]
 def answer(inquiry_id: int):  # type: ignore[no-untyped-def]
     inquiry = rulings.get_inquiry(db.session, current_user, inquiry_id)
     form = AnswerForm()
-    if not form.validate_on_submit():
-        abort(400)
+    validated(form)
     submit = request.form.get("submit_for_approval") == "1"
     try:
         rulings.save_answer(db.session, current_user, inquiry, answer=form.answer.data or "",
@@ -145,8 +144,7 @@ def answer(inquiry_id: int):  # type: ignore[no-untyped-def]
 def amend(inquiry_id: int):  # type: ignore[no-untyped-def]
     inquiry = rulings.get_inquiry(db.session, current_user, inquiry_id)
     form = AnswerForm()
-    if not form.validate_on_submit():
-        abort(400)
+    validated(form)
     rulings.propose_amendment(db.session, current_user, inquiry, answer=form.answer.data or "",
                               basis=form.basis.data or "")
     flash("改訂案を課長の決裁に回しました。決裁されるまでは現在の回答が表示されます。", "success")
@@ -158,8 +156,7 @@ def amend(inquiry_id: int):  # type: ignore[no-untyped-def]
 def act(inquiry_id: int, action: str):  # type: ignore[no-untyped-def]
     inquiry = rulings.get_inquiry(db.session, current_user, inquiry_id)
     form = NoteForm()
-    if not form.validate_on_submit():
-        abort(400)
+    validated(form)
     comment = form.comment.data or ""
     if action == "approve":
         rulings.approve(db.session, current_user, inquiry)

@@ -12,12 +12,15 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
 from markupsafe import Markup, escape
 
-# canonical ← variants (applied to NFKC text before tokenising, for documents and queries alike)
+# canonical ← variants (applied to NFKC text before tokenising, for documents and queries alike).
+# The default table; the admin keeps the city's own in the database (app.search.synonyms), which
+# replaces it in each process with `set_synonyms`.
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "マイナンバーカード": ("個人番号カード", "マイナカード"),
     "マイナンバー": ("個人番号",),
@@ -27,8 +30,40 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "生活保護": ("生保",),
     "児童手当": ("児手",),
 }
-_SYNONYM_RE = re.compile("|".join(sorted((re.escape(v) for vs in SYNONYMS.values() for v in vs), key=len, reverse=True)))
-_CANONICAL = {v: k for k, vs in SYNONYMS.items() for v in vs}
+
+
+@dataclass
+class _Table:
+    pattern: re.Pattern[str] | None
+    canonical: dict[str, str]
+
+
+def _compile(table: dict[str, tuple[str, ...]]) -> _Table:
+    canonical = {unicodedata.normalize("NFKC", v): unicodedata.normalize("NFKC", k)
+                 for k, vs in table.items() for v in vs if v}
+    if not canonical:
+        return _Table(None, {})
+    return _Table(re.compile("|".join(re.escape(v) for v in sorted(canonical, key=len, reverse=True))), canonical)
+
+
+_table = _compile(SYNONYMS)
+
+
+def set_synonyms(table: dict[str, tuple[str, ...]]) -> None:
+    """Use this synonym table from now on (analysis caches that depend on it are emptied)."""
+    global _table
+    _table = _compile(table)
+    reading.cache_clear()
+    for hook in _on_change:
+        hook()
+
+
+_on_change: list[Callable[[], None]] = []
+
+
+def on_synonyms_change(hook: Callable[[], None]) -> None:
+    _on_change.append(hook)
+
 
 SKIP_POS = {"助詞", "助動詞", "補助記号", "記号", "空白"}
 _local = threading.local()
@@ -45,7 +80,10 @@ def _tokenizer():  # type: ignore[no-untyped-def]
 
 def normalize(text: str) -> str:
     text = unicodedata.normalize("NFKC", text)
-    return _SYNONYM_RE.sub(lambda m: _CANONICAL[m.group(0)], text)
+    table = _table
+    if table.pattern is None:
+        return text
+    return table.pattern.sub(lambda m: table.canonical[m.group(0)], text)
 
 
 @dataclass(frozen=True)
@@ -56,14 +94,46 @@ class Token:
 
 
 def analyse(text: str) -> list[Token]:
+    return _analyse(text, None)
+
+
+def analyse_doc(text: str) -> tuple[list[Token], dict[str, str]]:
+    """Tokens and the document's vocabulary: its noun compounds (委任状, 扶養照会, 国民健康保険 and
+    their parts up to PHRASE_PARTS morphemes) → reading in hiragana, for readings and 「もしかして」."""
+    phrases: dict[str, str] = {}
+    return _analyse(text, phrases), phrases
+
+
+PHRASE_POS = {"名詞", "接尾辞", "接頭辞"}
+PHRASE_PARTS = 4
+
+
+def _add_phrases(run: list[tuple[str, str]], out: dict[str, str]) -> None:
+    for i in range(len(run)):
+        for j in range(i + 1, min(len(run), i + PHRASE_PARTS) + 1):
+            surface = "".join(x for x, _ in run[i:j])
+            if len(surface) >= 2:
+                out.setdefault(surface, hiragana("".join(r for _, r in run[i:j])))
+    if len(run) > PHRASE_PARTS:
+        out.setdefault("".join(x for x, _ in run), hiragana("".join(r for _, r in run)))
+
+
+def _analyse(text: str, phrases: dict[str, str] | None) -> list[Token]:
     text = normalize(text)
     out: list[Token] = []
     # Sudachi has an input size limit; long texts go through in paragraphs.
     offset = 0
     for chunk in _chunks(text):
         prev = None
+        run: list[tuple[str, str]] = []
         for m in _tokenizer().tokenize(chunk):
             pos = m.part_of_speech()
+            if phrases is not None:
+                if pos[0] in PHRASE_POS and pos[1] != "数詞":
+                    run.append((m.surface(), m.reading_form()))
+                elif run:
+                    _add_phrases(run, phrases)
+                    run = []
             if pos[0] in SKIP_POS:
                 prev = None
                 continue
@@ -80,8 +150,28 @@ def analyse(text: str) -> list[Token]:
                     if noun and noun != term:
                         out.append(Token(noun, offset + start, offset + m.end()))
             prev = m if pos[0] == "動詞" else None
+        if run and phrases is not None:
+            _add_phrases(run, phrases)
         offset += len(chunk)
     return out
+
+
+_KANA_RE = re.compile(r"^[\u3041-\u3096\u30a1-\u30fa\u30fc]+$")
+
+
+def is_kana(text: str) -> bool:
+    return bool(_KANA_RE.match(text))
+
+
+def hiragana(text: str) -> str:
+    """Katakana → hiragana (readings compare in one script; ー stays)."""
+    return "".join(chr(ord(c) - 0x60) if "\u30a1" <= c <= "\u30f6" else c for c in text)
+
+
+@lru_cache(maxsize=4096)
+def reading(text: str) -> str:
+    """The reading of a (short) text in hiragana, by Sudachi."""
+    return hiragana("".join(m.reading_form() for m in _tokenizer().tokenize(normalize(text))))
 
 
 @lru_cache(maxsize=4096)
@@ -113,6 +203,12 @@ def terms(text: str) -> list[str]:
 def index_text(text: str) -> str:
     """The string stored in the full-text index: terms separated by spaces."""
     return " ".join(terms(text))
+
+
+def index_doc_text(text: str) -> tuple[str, dict[str, str]]:
+    """`index_text` and the text's phrases (see `analyse_doc`) in one pass."""
+    tokens, phrases = analyse_doc(text)
+    return " ".join(t.term for t in tokens), phrases
 
 
 def snippet(text: str, query_terms: set[str], width: int = 120, *, prefix: bool = False) -> Markup:
@@ -147,3 +243,16 @@ def snippet(text: str, query_terms: set[str], width: int = 120, *, prefix: bool 
 
 def _squash(text: str) -> str:
     return re.sub(r"\s+", " ", text)
+
+
+@lru_cache(maxsize=8192)
+def reading(text: str) -> str:
+    """The reading in katakana (Sudachi's reading forms; symbols and spaces dropped), for 50音順.
+    Cached: titles and names are read again and again."""
+    out = []
+    for chunk in _chunks(unicodedata.normalize("NFKC", text)[:400]):
+        for m in _tokenizer().tokenize(chunk):
+            if m.part_of_speech()[0] in ("補助記号", "空白"):
+                continue
+            out.append(m.reading_form() or m.surface())
+    return "".join(out)

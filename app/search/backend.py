@@ -44,12 +44,16 @@ CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
 -- Document frequency per term, kept in step with every write: the query planner drops terms
 -- that are in most documents (they cost the most postings and rank nothing).
 CREATE TABLE IF NOT EXISTS term_df (term TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID;
+-- Running totals for length normalisation in ranking (body terms over all documents).
+CREATE TABLE IF NOT EXISTS totals (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
 """
 
 # A term in more than this share of the documents is left out of a query that has rarer terms
 # (only on a corpus large enough for the share to mean something).
 COMMON_SHARE = 0.2
 COMMON_MIN_DOCS = 500
+# Up to this many query terms, the candidates with every term (common ones too) are looked up first.
+ALL_TERMS_MAX = 4
 
 
 def plan_terms(terms: list[str], df: dict[str, int], total: int) -> list[str]:
@@ -82,6 +86,8 @@ class IndexDoc:
     ward: str = ""
     obsolete: bool = False
     version: str = ""  # what was indexed (commit id / updated time): for doctor
+    # noun compound → reading, for the vocabulary beside the index (app.search.vocab); engines ignore it
+    phrases: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -97,6 +103,10 @@ class Hit:
     ward: str
     body: str
     score: float
+    # The indexed terms, for the final ranking in Python (app.search.ranking), which every engine shares.
+    title_terms: str = ""
+    heading_terms: str = ""
+    body_terms: str = ""
 
 
 @dataclass
@@ -144,6 +154,7 @@ class FtsIndex:
         conn = self._conn()
         n = 0
         added: Counter[str] = Counter()
+        body_len = 0
         conn.execute("BEGIN IMMEDIATE")
         try:
             for prefix in replace_prefixes:
@@ -151,6 +162,7 @@ class FtsIndex:
             for d in docs:
                 self._delete(conn, d.key, exact=True)
                 added.update(set(f"{d.title_terms} {d.heading_terms} {d.body_terms}".split()))
+                body_len += len(d.body_terms.split())
                 cur = conn.execute(
                     "INSERT INTO docs(key, kind, ref, anchor, title, heading, owner, tags, ward, obsolete, body, version)"
                     " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -163,6 +175,7 @@ class FtsIndex:
                 faults.point("index.during")
             conn.executemany("INSERT INTO term_df(term, df) VALUES (?, ?) ON CONFLICT(term) DO UPDATE SET df = df + ?",
                              [(t, c, c) for t, c in added.items()])
+            self._add_total(conn, "body_terms", body_len)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -175,13 +188,22 @@ class FtsIndex:
         else:
             rows = conn.execute("SELECT rowid FROM docs WHERE key >= ? AND key < ?", (key, key + "\uffff")).fetchall()
         removed: Counter[str] = Counter()
+        body_len = 0
         for row in rows:
             old = conn.execute("SELECT title, heading, body FROM fts WHERE rowid = ?", (row[0],)).fetchone()
             if old is not None:
                 removed.update(set(" ".join(old).split()))
+                body_len += len(old[2].split())
             conn.execute("DELETE FROM fts WHERE rowid = ?", (row[0],))
             conn.execute("DELETE FROM docs WHERE rowid = ?", (row[0],))
         conn.executemany("UPDATE term_df SET df = df - ? WHERE term = ?", [(c, t) for t, c in removed.items()])
+        self._add_total(conn, "body_terms", -body_len)
+
+    @staticmethod
+    def _add_total(conn: sqlite3.Connection, name: str, n: int) -> None:
+        if n:
+            conn.execute("INSERT INTO totals(name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = value + ?",
+                         (name, n, n))
 
     def delete(self, prefix: str) -> None:
         conn = self._conn()
@@ -199,6 +221,7 @@ class FtsIndex:
         conn.execute("DELETE FROM fts")
         conn.execute("DELETE FROM docs")
         conn.execute("DELETE FROM term_df")
+        conn.execute("DELETE FROM totals")
         conn.execute("COMMIT")
 
     def versions(self, kind: str) -> dict[str, str]:
@@ -222,6 +245,16 @@ class FtsIndex:
         total = conn.execute("SELECT count(*) FROM docs").fetchone()[0]
         df = dict(conn.execute(f"SELECT term, df FROM term_df WHERE term IN ({','.join('?' * len(terms))})", terms))
         return plan_terms(terms, df, total)
+
+    def term_stats(self, terms: list[str]) -> tuple[int, dict[str, int], dict[str, float]]:
+        """(documents, document frequency per term, average field lengths) for the final ranking."""
+        conn = self._conn()
+        total = conn.execute("SELECT count(*) FROM docs").fetchone()[0]
+        terms = list(dict.fromkeys(terms))
+        df = dict(conn.execute(f"SELECT term, df FROM term_df WHERE term IN ({','.join('?' * len(terms))})", terms)) \
+            if terms else {}
+        row = conn.execute("SELECT value FROM totals WHERE name = 'body_terms'").fetchone()
+        return total, df, ({"body": row[0] / total} if row and total else {})
 
     def _where(self, q: Query, terms: list[str], op: str = "OR") -> tuple[str, list[object]]:
         clauses, params = ["fts MATCH ?"], [self._match(terms, q.prefix, op)]
@@ -248,17 +281,27 @@ class FtsIndex:
             return []
         terms = self.plan(q)
         wanted = q.offset + q.limit
-        rows = self._ranked(q, terms, "AND", wanted) if len(terms) > 1 else []
-        if len(rows) < wanted:
+        every = list(dict.fromkeys(q.terms))
+        stages = [(terms, "AND")] if len(terms) > 1 else []
+        if len(every) != len(terms) and len(every) <= ALL_TERMS_MAX:
+            # A short query whose common terms were left out: the documents with all of them come
+            # first (「児童手当 認定」 must not be searched as 児童 alone); an AND of few terms is cheap.
+            stages.insert(0, (every, "AND"))
+        rows: list[sqlite3.Row] = []
+        for stage_terms, op in [*stages, (terms, "OR")]:
+            if len(rows) >= wanted:
+                break
             seen = {r["key"] for r in rows}
-            rows += [r for r in self._ranked(q, terms, "OR", wanted) if r["key"] not in seen]
+            rows += [r for r in self._ranked(q, stage_terms, op, wanted) if r["key"] not in seen]
         rows = rows[q.offset:wanted]
         return [Hit(r["key"], r["kind"], r["ref"], r["anchor"], r["title"], r["heading"], r["owner"],
-                    [t for t in r["tags"].split("\n") if t], r["ward"], r["body"], -r["score"]) for r in rows]
+                    [t for t in r["tags"].split("\n") if t], r["ward"], r["body"], -r["score"],
+                    r["t_terms"], r["h_terms"], r["b_terms"]) for r in rows]
 
     def _ranked(self, q: Query, terms: list[str], op: str, limit: int) -> list[sqlite3.Row]:
         where, params = self._where(q, terms, op)
-        sql = (f"SELECT d.*, bm25(fts, {WEIGHTS[0]}, {WEIGHTS[1]}, {WEIGHTS[2]}) AS score "
+        sql = (f"SELECT d.*, fts.title AS t_terms, fts.heading AS h_terms, fts.body AS b_terms, "
+               f"bm25(fts, {WEIGHTS[0]}, {WEIGHTS[1]}, {WEIGHTS[2]}) AS score "
                f"FROM fts JOIN docs d ON d.rowid = fts.rowid WHERE {where} ORDER BY score LIMIT ?")
         return self._conn().execute(sql, [*params, limit]).fetchall()
 

@@ -53,6 +53,10 @@ def search_query(text: str, kind: str | None, limit: int, as_json: bool) -> None
         click.echo(f"{row['score']:8.3f}  [{row['kind']}] {row['id']}#{row['anchor']}  {row['title']}")
     if not rows:
         click.echo("該当なし")
+    if results.rewritten:
+        click.echo(f"（読みから「{results.rewritten}」として検索）")
+    if results.suggestion:
+        click.echo(f"もしかして: {results.suggestion}")
 
 
 def init_app(app: Flask) -> None:

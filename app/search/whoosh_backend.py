@@ -20,9 +20,10 @@ from app.search.backend import WEIGHTS, Hit, IndexDoc, Query, plan_terms
 
 SCHEMA = Schema(
     key=ID(unique=True, stored=True), kind=ID(stored=True), ref=ID(stored=True), anchor=STORED,
-    title_terms=TEXT(analyzer=SpaceSeparatedTokenizer(), field_boost=WEIGHTS[0]),
-    heading_terms=TEXT(analyzer=SpaceSeparatedTokenizer(), field_boost=WEIGHTS[1]),
-    body_terms=TEXT(analyzer=SpaceSeparatedTokenizer(), field_boost=WEIGHTS[2]),
+    # stored: the final ranking (app.search.ranking) reads the terms of each candidate.
+    title_terms=TEXT(analyzer=SpaceSeparatedTokenizer(), field_boost=WEIGHTS[0], stored=True),
+    heading_terms=TEXT(analyzer=SpaceSeparatedTokenizer(), field_boost=WEIGHTS[1], stored=True),
+    body_terms=TEXT(analyzer=SpaceSeparatedTokenizer(), field_boost=WEIGHTS[2], stored=True),
     title=STORED, heading=STORED, body=STORED, owner=ID(stored=True), tags=KEYWORD(stored=True, commas=True),
     ward=ID(stored=True), obsolete=BOOLEAN(stored=True), version=STORED,
 )
@@ -134,7 +135,15 @@ class WhooshIndex:
                 break
         return [Hit(f["key"], f["kind"], f["ref"], f.get("anchor", ""), f.get("title", ""), f.get("heading", ""),
                     f.get("owner", ""), [t for t in f.get("tags", "").split(",") if t], f.get("ward", ""),
-                    f.get("body", ""), score) for f, score in found[q.offset:wanted]]
+                    f.get("body", ""), score, f.get("title_terms", ""), f.get("heading_terms", ""),
+                    f.get("body_terms", "")) for f, score in found[q.offset:wanted]]
+
+    def term_stats(self, terms: list[str]) -> tuple[int, dict[str, int], dict[str, float]]:
+        s = self._searcher()
+        total = s.doc_count()  # type: ignore[attr-defined]
+        df = {t: max(s.doc_frequency(f, t) for f in FIELDS) for t in dict.fromkeys(terms)}  # type: ignore[attr-defined]
+        body = s.field_length("body_terms")  # type: ignore[attr-defined]
+        return total, {t: n for t, n in df.items() if n}, ({"body": body / total} if total else {})
 
     def facets(self, q: Query) -> dict[str, dict[str, int]]:
         if not q.terms:

@@ -5,11 +5,11 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import UTCDateTime, db
+from app.extensions import Model, UTCDateTime
 from app.wareki import now_utc
 
 
-class UsageCount(db.Model):
+class UsageCount(Model):
     """Page views per object per unit per month (活用状況). One row per (kind, object, unit, month)."""
 
     __tablename__ = "usage_counts"
@@ -23,7 +23,7 @@ class UsageCount(db.Model):
     views: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class SearchLog(db.Model):
+class SearchLog(Model):
     """Queries with no result, per unit: the gap list that tells 本庁 what wards look for in vain."""
 
     __tablename__ = "search_log"

@@ -10,6 +10,7 @@ import threading
 import time
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import Flask, g, has_request_context
 from sqlalchemy import and_, func, select, update
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from app.extensions import db
+from app.guard import changed
 from app.manuals.models import Manual, ManualTarget
 from app.org.models import WARD, Unit, User
 from app.rulings.models import Inquiry
@@ -49,8 +51,8 @@ def _add(session: Session, kind: str, object_id: int, unit_id: int, month: str, 
     where = and_(UsageCount.kind == kind, UsageCount.object_id == object_id, UsageCount.unit_id == unit_id,
                  UsageCount.month == month)
     for _attempt in range(3):
-        if session.execute(update(UsageCount).where(where).values(views=UsageCount.views + n)
-                           .execution_options(synchronize_session=False)).rowcount:
+        if changed(session, update(UsageCount).where(where).values(views=UsageCount.views + n)
+                           .execution_options(synchronize_session=False)):
             return
         try:
             with session.begin_nested():
@@ -121,12 +123,12 @@ def usage_by_office(session: Session, owner_unit_id: int | None, months: list[st
             .group_by(Manual.slug, Manual.title, Unit.group_name, UsageCount.month))
     if owner_unit_id:
         stmt = stmt.where(Manual.owner_unit_id == owner_unit_id)
-    table: dict[str, dict[str, object]] = {}
+    table: dict[str, dict[str, Any]] = {}
     for slug, title, office, month, views in session.execute(stmt):
         row = table.setdefault(slug, {"slug": slug, "title": title, "cells": defaultdict(int), "total": 0})
-        row["cells"][(office, month)] += views  # type: ignore[index]
-        row["total"] += views  # type: ignore[operator]
-    return sorted(table.values(), key=lambda r: -int(r["total"]))  # type: ignore[arg-type]
+        row["cells"][(office, month)] += views
+        row["total"] += views
+    return sorted(table.values(), key=lambda r: -int(r["total"]))
 
 
 def ruling_views(session: Session, owner_unit_id: int | None, months: list[str], limit: int = 30
@@ -137,7 +139,7 @@ def ruling_views(session: Session, owner_unit_id: int | None, months: list[str],
             .group_by(Inquiry.number, Inquiry.subject).order_by(func.sum(UsageCount.views).desc()).limit(limit))
     if owner_unit_id:
         stmt = stmt.where(Inquiry.owner_unit_id == owner_unit_id)
-    return [(n, s, v) for n, s, v in session.execute(stmt)]
+    return [(n or "", s, v) for n, s, v in session.execute(stmt)]
 
 
 def gap_list(session: Session, since: datetime, owner_unit_id: int | None = None, limit: int = 100

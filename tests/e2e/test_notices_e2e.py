@@ -27,14 +27,18 @@ def test_notice_read_confirmed_and_seen_by_hq(page) -> None:
     row.get_by_role("link").click()
     page.get_by_role("link", name="新旧対照表を開く").click()
     expect(page.get_by_text("（傍線部分は改正部分）")).to_be_visible()
+    expect(page.get_by_text("既読として記録しました。")).to_be_visible()  # posted by the page once shown
+    page.reload()
     expect(page.get_by_test_id("unread-badge")).to_have_count(0)
+    expect(page.get_by_test_id("my-state")).to_have_text("既読")
     ui_logout(page)
 
     ui_login(page, "aoba.kacho")
     page.get_by_role("navigation", name="メインメニュー").get_by_role("link", name="通知").click()
     page.get_by_test_id("notice-row").first.get_by_role("link").click()
     box = page.get_by_test_id("confirm-box")
-    expect(box.locator("tr.not-read")).to_have_count(1)  # only the 係長 has not opened it (the 課長 just did)
+    # Opening the notice page is no reading: the 課長 and the 係長 have not opened the 新旧対照表.
+    expect(box.locator("tr.not-read")).to_have_count(2)
     expect(box.get_by_text("田中 陽子")).to_be_visible()
     page.get_by_label("コメント").fill("課内会議で説明済み")
     page.get_by_role("button", name="周知済として確認する").click()

@@ -1,0 +1,125 @@
+"""The synonym / 表記ゆれ table the admin keeps (管理 > 検索の同義語).
+
+Stored in the database; every process uses the current table (a cheap check per search or index
+write, `ensure_current`). An empty table means the default one (analysis.SYNONYMS, which the
+migration also seeded). A change is audited and, after the commit, re-indexes only the manuals and
+rulings whose text holds one of the words changed — bounded by what the change touches, not a full
+rebuild — so documents and queries are analysed alike again (services.reindex_containing).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app import audit, events
+from app.errors import NotFound, ValidationError
+from app.org.models import User
+from app.org.permissions import require
+from app.search import analysis
+from app.search import permissions as _rules  # noqa: F401  (registers search.synonyms)
+from app.search.models import KIND_LABELS, SYNONYM, VARIANT, SynonymGroup
+from app.wareki import now_utc
+
+TOPIC = "search.synonyms_changed"
+DEFAULT_KINDS = {"住民票の写し": VARIANT}
+_loaded: list[object] = [None]  # the table version this process analyses with
+
+
+def _version(session: Session) -> tuple[Any, ...]:
+    return tuple(session.execute(select(func.count(SynonymGroup.id), func.max(SynonymGroup.id),
+                                        func.max(SynonymGroup.updated_at))).one())
+
+
+def table(session: Session) -> dict[str, tuple[str, ...]]:
+    rows = list(session.scalars(select(SynonymGroup)))
+    if not rows:
+        return dict(analysis.SYNONYMS)
+    return {g.canonical: tuple(g.variant_list) for g in rows}
+
+
+def ensure_current(session: Session) -> None:
+    """Analyse with the table as it is in the database now (reloads only when it changed)."""
+    version = _version(session)
+    if version != _loaded[0]:
+        analysis.set_synonyms(table(session))
+        _loaded[0] = version
+
+
+def groups(session: Session) -> list[SynonymGroup]:
+    """The table for the admin page; the default table (not yet stored) when none is."""
+    rows = list(session.scalars(select(SynonymGroup).order_by(SynonymGroup.canonical)))
+    if rows:
+        return rows
+    return [SynonymGroup(canonical=k, variants="\n".join(v), kind=DEFAULT_KINDS.get(k, SYNONYM))
+            for k, v in analysis.SYNONYMS.items()]
+
+
+def split_words(text: str) -> list[str]:
+    words = re.split(r"[\n,、，\s]+", unicodedata.normalize("NFKC", text or ""))
+    return list(dict.fromkeys(w.strip() for w in words if w.strip()))
+
+
+def _store_defaults(session: Session) -> None:
+    if session.scalar(select(func.count(SynonymGroup.id))):
+        return
+    for canonical, variants in analysis.SYNONYMS.items():
+        session.add(SynonymGroup(canonical=canonical, variants="\n".join(variants), kind=DEFAULT_KINDS.get(canonical, SYNONYM)))
+    session.flush()
+
+
+def save(session: Session, user: User, canonical: str, variants: str, kind: str = SYNONYM,
+         group_id: int | None = None) -> SynonymGroup:
+    require(user, "search.synonyms")
+    canonical = unicodedata.normalize("NFKC", canonical or "").strip()
+    words = [w for w in split_words(variants) if w != canonical]
+    if not canonical:
+        raise ValidationError("正規形（検索で使う語）を入力してください。")
+    if len(canonical) > 100 or any(len(w) > 100 for w in words):
+        raise ValidationError("語は100文字以内で入力してください。")
+    if not words:
+        raise ValidationError("同じ意味として扱う語を1つ以上入力してください。")
+    if kind not in KIND_LABELS:
+        raise ValidationError("種類を選んでください。")
+    _store_defaults(session)
+    group = session.get(SynonymGroup, group_id) if group_id else session.scalar(
+        select(SynonymGroup).where(SynonymGroup.canonical == canonical))
+    if group_id and group is None:
+        raise NotFound("指定の同義語が見つかりません。")
+    for other in session.scalars(select(SynonymGroup)):
+        if group is not None and other.id == group.id:
+            continue
+        taken = {other.canonical, *other.variant_list}
+        clash = sorted(taken & {canonical, *words})
+        if clash:
+            raise ValidationError(f"「{'」「'.join(clash)}」は「{other.canonical}」の組ですでに使われています。")
+    before = (group.canonical, group.variant_list) if group is not None else None
+    if group is None:
+        group = SynonymGroup(canonical=canonical)
+        session.add(group)
+    group.canonical, group.variants, group.kind = canonical, "\n".join(words), kind
+    group.updated_at, group.updated_by_id = now_utc(), user.id
+    session.flush()
+    changed = sorted({*words, *(before[1] if before else [])} | ({before[0]} if before else set()) | {canonical})
+    audit.record(session, user, "search.synonyms", "synonym", group.id, canonical=canonical, variants=words,
+                 kind=kind, before=before[1] if before else None)
+    events.emit(session, TOPIC, words=changed)
+    return group
+
+
+def delete(session: Session, user: User, group_id: int) -> None:
+    require(user, "search.synonyms")
+    _store_defaults(session)
+    group = session.get(SynonymGroup, group_id)
+    if group is None:
+        raise NotFound("指定の同義語が見つかりません。")
+    words = [group.canonical, *group.variant_list]
+    audit.record(session, user, "search.synonyms_delete", "synonym", group.id, canonical=group.canonical,
+                 variants=group.variant_list)
+    session.delete(group)
+    session.flush()
+    events.emit(session, TOPIC, words=words)
