@@ -17,6 +17,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app import events
+from app.documents import attachments
 from app.errors import TebikiError
 from app.gitstore import MAIN, store
 from app.manuals.models import Manual, ManualVersion
@@ -42,7 +43,7 @@ class Finding:
 def check(session: Session, *, repair: bool = False) -> list[Finding]:
     findings: list[Finding] = []
     for part in (_check_publications, _check_main, _check_registry, _check_drafts, _check_events, _check_notices,
-                 _check_index, _check_outbox, _check_repository):
+                 _check_index, _check_outbox, _check_repository, _check_attachments):
         try:
             findings += part(session, repair)
         except TebikiError as err:  # one broken part must not hide the others
@@ -298,3 +299,26 @@ def _check_repository(session: Session, repair: bool) -> list[Finding]:
         gs.maintain()
         f.repaired = True
     return [f]
+
+
+def _check_attachments(session: Session, repair: bool) -> list[Finding]:
+    """Every `files/…` the text refers to is in the same tree: the current version of each manual
+    (what wards read) and each open draft (what will be decided). A missing file is a broken image
+    or a 様式 link that leads nowhere; the drafter adds it (or removes the reference)."""
+    gs = store()
+    out: list[Finding] = []
+    targets = [(f"「{m.title}」第{m.current_version}版", m.slug, m.path, m.current_commit)
+               for m in session.scalars(select(Manual).where(Manual.current_version > 0))]
+    targets += [(f"改正案 #{r.id}（{r.manual.title}）", r.manual.slug, r.manual.path, r.head_commit)
+                for r in session.scalars(select(Revision).where(Revision.state.in_(OPEN_STATES)))]
+    for label, slug, path, commit in targets:
+        text = gs.read(commit, path) if commit else None
+        if not text or "files/" not in text:
+            continue
+        missing = attachments.missing_references(text, attachments.list_files(commit, slug, gs))
+        if missing:
+            out.append(Finding("attachment_missing", f"{label}の本文が参照する添付ファイルが版にありません: "
+                               + "、".join(f"files/{n}" for n in missing[:10])
+                               + "（編集画面の「添付ファイル」で登録するか、本文の参照を直してください）。",
+                               repairable=False))
+    return out

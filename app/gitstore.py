@@ -218,6 +218,20 @@ class GitStore:
         out = self.repo.git.ls_tree("-r", "--format=%(objectname) %(path)", commit, "--", prefix.rstrip("/") + "/")
         return {path: sha for sha, path in (line.split(" ", 1) for line in out.splitlines() if line)}
 
+    def tree_entries(self, commit: str | None, prefix: str) -> dict[str, tuple[str, int]]:
+        """{path: (blob id, size in bytes)} of the files under `prefix/` at `commit`."""
+        if not commit:
+            return {}
+        # `-z` without --format: paths come unquoted (Japanese names stay as they are).
+        out = self.repo.git.ls_tree("-r", "-l", "-z", commit, "--", prefix.rstrip("/") + "/")
+        entries = {}
+        for line in out.split("\0"):
+            if line:
+                meta, path = line.split("\t", 1)
+                _mode, _type, sha, size = meta.split()
+                entries[path] = (sha, int(size))
+        return entries
+
     # --- writing --------------------------------------------------------------------------
 
     def _git(self, *args: str, env: dict[str, str] | None = None) -> str:
@@ -229,7 +243,7 @@ class GitStore:
     def write_commit(
         self,
         parent: str | None,
-        files: dict[str, str | bytes | None],
+        files: dict[str, str | bytes | Path | None],
         message: str,
         author: Person,
         when: datetime,
@@ -238,7 +252,7 @@ class GitStore:
         return self.write_chain(parent, [(files, message, author, when)])[-1]
 
     def write_chain(
-        self, parent: str | None, commits: list[tuple[dict[str, str | bytes | None], str, Person, datetime]]
+        self, parent: str | None, commits: list[tuple[dict[str, str | bytes | Path | None], str, Person, datetime]]
     ) -> list[str]:
         """A line of commits on top of `parent`, sharing one temporary index. Moves no ref, so
         the caller publishes all of them with a single update_ref (all or nothing)."""
@@ -250,7 +264,8 @@ class GitStore:
             for files, message, author, when in commits:
                 for path, content in files.items():
                     if content is None:
-                        self._git("update-index", "--force-remove", "--", path, env=index_env)
+                        # --force-remove needs a work tree; --index-info with mode 0 removes in a bare one.
+                        self._remove_from_index(path, tmp, index_env)
                         continue
                     blob = self._hash_object(content, tmp)
                     self._git("update-index", "--add", "--cacheinfo", f"100644,{blob},{path}", env=index_env)
@@ -268,7 +283,18 @@ class GitStore:
                 shas.append(parent)
         return shas
 
-    def _hash_object(self, content: str | bytes, tmp: str) -> str:
+    def _remove_from_index(self, path: str, tmp: str, env: dict[str, str]) -> None:
+        info = os.path.join(tmp, "index-info")
+        Path(info).write_bytes(f"0 {ZERO}\t{path}\n".encode())
+        with open(info, "rb") as stdin:
+            try:
+                self.repo.git.execute(["git", "update-index", "--index-info"], env=env, istream=stdin)
+            except git.GitCommandError as exc:
+                raise GitStoreError(_explain(exc)) from exc
+
+    def _hash_object(self, content: str | bytes | Path, tmp: str) -> str:
+        if isinstance(content, Path):  # a staged file (a bulk import's images): git reads it itself
+            return self._git("hash-object", "-w", "--", str(content))
         name = os.path.join(tmp, "blob")
         Path(name).write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
         return self._git("hash-object", "-w", "--", name)
@@ -336,7 +362,7 @@ class Landed:
 class Candidate:
     """What the caller wants on top of a given tip: files, message and author (see `commit_onto`)."""
 
-    def __init__(self, files: dict[str, str | bytes | None], message: str, author: Person, when: datetime) -> None:
+    def __init__(self, files: dict[str, str | bytes | Path | None], message: str, author: Person, when: datetime) -> None:
         self.files, self.message, self.author, self.when = files, message, author, when
 
 

@@ -8,9 +8,11 @@ script or event handlers typed into a manual never reach a reader's browser.
 from __future__ import annotations
 
 import hashlib
+import html as html_lib
 import re
 import unicodedata
 from dataclasses import dataclass
+from urllib.parse import unquote
 
 import nh3
 from markdown_it import MarkdownIt
@@ -99,6 +101,38 @@ def _assign_anchors(tokens: list) -> list[Heading]:
 
 
 @dataclass(frozen=True)
+class FileLinks:
+    """Where a version's (or a draft's) `files/…` are served, and what each file is: (name, type,
+    size). A link to one shows its type and size; a link to a file that is not there says so."""
+
+    base_url: str  # ends with "/", e.g. /manuals/<slug>/v/3/files/
+    files: tuple[tuple[str, str, str], ...] = ()
+
+
+def _resolve_files(tokens: list, links: FileLinks) -> None:
+    known = {name: (label, size) for name, label, size in links.files}
+    for tok in tokens:
+        children = tok.children or []
+        for i, child in enumerate(children):
+            attr = "src" if child.type == "image" else "href" if child.type == "link_open" else None
+            url = str(child.attrGet(attr) or "") if attr else ""
+            if not url.startswith("files/"):
+                continue
+            rest = url.removeprefix("files/")
+            child.attrSet(attr, links.base_url + rest)
+            if attr == "src":
+                continue
+            info = known.get(unquote(rest))
+            child.attrSet("class", "file-link" if info else "file-link file-missing")
+            note = f"（{info[0]}・{info[1]}）" if info else "（ファイルが登録されていません）"
+            close = next((j for j in range(i + 1, len(children)) if children[j].type == "link_close"), None)
+            if close is not None:
+                meta = children[close].__class__(type="html_inline", tag="", nesting=0)
+                meta.content = f'<span class="file-meta">{html_lib.escape(note)}</span>'
+                children.insert(close + 1, meta)
+
+
+@dataclass(frozen=True)
 class Rendered:
     html: str
     headings: tuple[Heading, ...]
@@ -113,14 +147,20 @@ class Rendered:
 _RENDERED: BoundedCache[Rendered] = BoundedCache(12 * 1024 * 1024, lambda r: 2 * len(r.html) + 200 * len(r.headings))
 
 
-def render(text: str) -> Rendered:
-    """Render Markdown (front matter is skipped) to sanitised HTML, with heading anchors."""
-    return _RENDERED.get(hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest(), lambda: _render(text))
+def render(text: str, files: FileLinks | None = None) -> Rendered:
+    """Render Markdown (front matter is skipped) to sanitised HTML, with heading anchors. With
+    `files`, links and images to `files/…` point at that version's files."""
+    key = hashlib.blake2b(text.encode("utf-8"), digest_size=16)
+    if files is not None:
+        key.update(b"\0" + repr(files).encode("utf-8"))
+    return _RENDERED.get(key.digest(), lambda: _render(text, files))
 
 
-def _render(text: str) -> Rendered:
+def _render(text: str, files: FileLinks | None = None) -> Rendered:
     tokens = _MD.parse(text)
     headings = _assign_anchors(tokens)
+    if files is not None:
+        _resolve_files(tokens, files)
     html = _MD.renderer.render(tokens, _MD.options, {})
     clean = nh3.clean(
         html,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import random
 import re
+import subprocess
 import zipfile
 from datetime import date
 from pathlib import Path
@@ -247,8 +248,14 @@ def test_bulk_import_takes_docx_with_yml_beside_md(app: Flask, tmp_path: Path) -
     stored = git("show", "main:manuals/kokuho-shutoku.md")
     assert stored == ("---\ntitle: 国民健康保険 資格取得の手引き\nowner: 健康福祉局 保険年金課\ntargets: [保険年金課]\n"
                       "effective: 2025-04-01\nreview_months: 12\ntags: [国保, 資格]\n---\n" + EXPECTED)
-    staged = Path(app.config["INSTANCE_DIR"]) / "imported_files" / "kokuho-shutoku" / "files" / "image-01.png"
-    assert staged.read_bytes() == image
+    # The image is in git with the text, in the same (first) version's commit; nothing left staged.
+    shown = subprocess.run(["git", "--git-dir", app.config["MANUALS_REPO"], "show",
+                            "main:manuals/kokuho-shutoku/files/image-01.png"], capture_output=True, check=True).stdout
+    assert shown == image
+    md_commit = git("log", "-n1", "--format=%H", "main", "--", "manuals/kokuho-shutoku.md").strip()
+    assert git("log", "-n1", "--format=%H", "main", "--", "manuals/kokuho-shutoku/files/").strip() == md_commit
+    staged = Path(app.config["INSTANCE_DIR"]) / "imported_files"
+    assert not staged.exists() or list(staged.iterdir()) == []
     assert "一括取込: kokuho-shutoku.docx" in git("log", "--format=%s", "main")
 
 

@@ -32,9 +32,18 @@ EVERYONE = set(ROLES)
 
 @pytest.fixture
 def world(app: Flask) -> dict[str, object]:
+    from app.documents import attaching
+    from tests import docx_samples
+    from tests.test_documents_files import pdf_bytes
+
     manual = make_manual()
-    approve_all(revise(manual, "hq.tanto", "14日以内", "21日以内"))
+    first = revise(manual, "hq.tanto", "14日以内", "21日以内")
+    attaching.add(db.session, user("hq.tanto"), first, "form.pdf", pdf_bytes(), expected_head=first.head_commit)
+    db.session.commit()
+    approve_all(first)
     draft = revise(manual, "hq.tanto", "受付印を押す。", "受付印を押し、記録する。")
+    attaching.add(db.session, user("hq.tanto"), draft, "screen.png", docx_samples.png(), expected_head=draft.head_commit)
+    db.session.commit()
     private = rulings.file_inquiry(db.session, user("aoba.tanto"), kind="疑義照会", subject="非公開の照会",
                                    body="内容", manual=manual)
     public = rulings.file_inquiry(db.session, user("aoba.tanto"), kind="疑義照会", subject="公開の照会", body="内容",
@@ -81,6 +90,7 @@ def get_spec(w: dict) -> list[tuple[str, set[str]]]:
         (f"/handovers/{h.id}.pdf", {"hq.tanto", "hq.kacho", "admin"}),
         (f"/manuals/{m.slug}/v/2.docx", EVERYONE), (f"/manuals/{m.slug}/v/1.pdf", EVERYONE),
         (f"/manuals/{m.slug}/compare.docx", EVERYONE), (f"/manuals/{m.slug}/compare.pdf", EVERYONE),
+        (f"/manuals/{m.slug}/v/2/files/form.pdf", EVERYONE), (f"/revisions/{d.id}/files/screen.png", HQ_OWNER | {"admin"}),
         (f"/revisions/{d.id}/compare.docx", HQ_OWNER | {"admin"}), (f"/revisions/{d.id}/compare.pdf", HQ_OWNER | {"admin"}),
         ("/checks", {"hq.kacho", "aoba.kacho", "admin"}),
         ("/admin/users", {"admin"}), ("/admin/users/new", {"admin"}), ("/admin/units", {"admin"}),
@@ -141,7 +151,8 @@ def post_urls(w: dict) -> list[str]:
         f"/notices/{n.id}/answers", f"/notices/{n.id}/withdraw", "/notices/campaigns/", "/admin/search/synonyms", "/admin/search/synonyms/1/delete", f"/revisions/{d.id}/approve", f"/revisions/{d.id}/comments",
         f"/revisions/{d.id}/comments/1", f"/revisions/{d.id}/consult", f"/revisions/{d.id}/edit",
         f"/revisions/{d.id}/submit", "/revisions/preview", f"/revisions/{d.id}/resolve",
-        "/api/documents/word-import",
+        "/api/documents/word-import", f"/api/revisions/{d.id}/files", f"/api/revisions/{d.id}/files/delete",
+        f"/api/revisions/{d.id}/files/word",
     ]
 
 

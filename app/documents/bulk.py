@@ -2,10 +2,10 @@
 (the same fields as the front matter; the slug is the file name) becomes a manual file in the
 repository's format. app/manuals/importer.py does the rest, all or nothing.
 
-Until attachments live in git with the version, the images taken out of a .docx are placed, once
-the import has committed, in `<instance>/imported_files/<slug>/files/<name>` — the layout they will
-have under `manuals/<slug>/` in the repository — and the Markdown already refers to them as
-`files/<name>`. Nothing is placed when the import is refused.
+The images taken out of a .docx are written to a staging folder while the files are read (a
+folder of a thousand Word manuals must not sit in memory), then committed with the manual's text
+at `manuals/<slug>/files/<name>` (app/documents/attachments.py), where the Markdown's `files/<name>`
+finds them; git reads each staged file itself. The staging folder is removed either way.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import yaml
 from flask import current_app
 from sqlalchemy.orm import Session
 
-from app.documents import files
+from app.documents import attachments, files
 from app.documents.word_in import docx_to_markdown
 from app.errors import ValidationError
 from app.manuals.document import parse
@@ -42,34 +42,21 @@ class DocxManual:
 
 
 class ImageStage:
-    """Images of a bulk import, written while the files are read (a folder of a thousand Word
-    manuals must not sit in memory) and moved into place only once the import has committed."""
+    """Images of a bulk import, staged on disk until the commit that holds them is written."""
 
     def __init__(self, instance_dir: str | Path) -> None:
-        self.root = Path(instance_dir) / "imported_files"
-        self.tmp = self.root / f".staging-{uuid.uuid4().hex}"
-        self.slugs: dict[str, int] = {}
+        self.tmp = Path(instance_dir) / "imported_files" / f".staging-{uuid.uuid4().hex}"
+        self.staged: dict[str, dict[str, Path]] = {}
 
     def add(self, slug: str, extracted: list) -> None:  # list[word_in.ExtractedFile]
         if not extracted:
             return
-        target = self.tmp / slug / "files"
+        target = self.tmp / slug
         target.mkdir(parents=True, exist_ok=True)
         for f in extracted:
-            (target / files.sanitize_name(f.name)).write_bytes(f.data)
-        self.slugs[slug] = len(extracted)
-
-    def commit(self) -> dict[str, tuple[Path, int]]:
-        """slug → (folder of its images, count)."""
-        placed = {}
-        for slug, count in self.slugs.items():
-            final = self.root / slug
-            if final.exists():
-                shutil.rmtree(final)
-            (self.tmp / slug).rename(final)
-            placed[slug] = (final / "files", count)
-        self.discard()
-        return placed
+            name = attachments.clean_name(f.name, f.kind)
+            (target / name).write_bytes(f.data)
+            self.staged.setdefault(slug, {})[name] = target / name
 
     def discard(self) -> None:
         shutil.rmtree(self.tmp, ignore_errors=True)
@@ -136,7 +123,7 @@ def read_docx_manuals(paths: list[Path], stage: ImageStage) -> tuple[list[DocxMa
 class DirImport:
     manuals: list[Manual]
     notes: list[str]  # what a .docx could not carry over, as "name.docx: …"
-    images: dict[str, tuple[Path, int]]  # slug → (folder, count) of the images taken out of its .docx
+    images: dict[str, int]  # slug → how many images taken out of its .docx (now in git with its text)
 
 
 def import_directory(session: Session, directory: str | Path, *, as_user: User | None = None) -> DirImport:
@@ -154,9 +141,8 @@ def import_directory(session: Session, directory: str | Path, *, as_user: User |
         files_ += [(item.filename, item.text) for item in docx_items]
         if not files_:
             raise ValidationError(f"「{directory}」に .md・.docx ファイルがありません。")
-        manuals = import_documents(session, files_, as_user=as_user)
-    except BaseException:
+        manuals = import_documents(session, files_, as_user=as_user, attachments=stage.staged)
+    finally:
         stage.discard()
-        raise
     return DirImport(manuals, [f"{item.filename}: {note}" for item in docx_items for note in item.notes],
-                     stage.commit())
+                     {slug: len(names) for slug, names in stage.staged.items()})

@@ -389,7 +389,7 @@ class HtmlToDocx:
                 return
             if tag == "img":
                 alt = el.get("alt") or "図"
-                self._text(p, f"［図: {alt}（{el.get('src') or ''}）］", fmt)
+                self._text(p, f"［図: {alt}（{re.sub(r'^/.*/files/', 'files/', el.get('src') or '')}）］", fmt)
                 return
             if tag == "a" and (el.get("href") or "").startswith(("http://", "https://", "mailto:")):
                 text = el.text_content()

@@ -74,6 +74,13 @@ class Upload:
         return len(self.data)
 
 
+def sha1_blob(data: bytes) -> str:
+    """The id git gives these bytes as a blob (to tell an unchanged re-upload without writing it)."""
+    import hashlib
+
+    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
+
+
 def human_size(n: int) -> str:
     if n >= MB:
         return f"{n / MB:.1f}MB"

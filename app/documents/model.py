@@ -31,6 +31,7 @@ class ManualExport:
     reason: str
     approvals: list[Approval]
     html: str  # the body through the one renderer (app/markdown.py), sanitised
+    images: dict[str, str] = field(default_factory=dict)  # the version's image URLs → data: URLs (PDF)
 
     @property
     def heading(self) -> str:

@@ -9,6 +9,7 @@ fetcher serves only this application's own stylesheets; every other URL is refus
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 import re
@@ -25,13 +26,18 @@ STATIC = Path(__file__).resolve().parent.parent / "static"
 
 
 class LocalOnlyFetcher(URLFetcher):
-    """Serves /static/*.css from the package; refuses everything else (no network, no files)."""
+    """Serves /static/*.css from the package and embedded PNG/JPEG data: URLs; refuses everything
+    else (no network, no files)."""
 
     def __init__(self) -> None:
         super().__init__(allowed_protocols=())
         self.refused: list[str] = []
 
     def fetch(self, url: str, headers: dict[str, str] | None = None) -> URLFetcherResponse:
+        if url.startswith(("data:image/png;base64,", "data:image/jpeg;base64,")):
+            # A version's own images, embedded by the caller (nothing leaves the process).
+            kind, _, payload = url.removeprefix("data:").partition(";base64,")
+            return URLFetcherResponse(url, base64.b64decode(payload), {"Content-Type": kind})
         parts = urlsplit(url)
         if f"{parts.scheme}://{parts.netloc}" == ORIGIN and parts.path.startswith("/static/"):
             name = unquote(parts.path.removeprefix("/static/"))
@@ -46,17 +52,20 @@ _IMG = re.compile(r"<img\b[^>]*>")
 _ATTR = re.compile(r'\b(src|alt)="([^"]*)"')
 
 
-def offline_images(html: str) -> str:
-    """The renderer's <img> tags that the PDF cannot show yet (files/… and any URL; only data: URLs
-    are embedded) become a visible 「［図: …］」, as in the .docx, instead of a failed fetch.
-    The input is the sanitised HTML of app/markdown.py, whose img tags carry quoted attributes."""
+def offline_images(html: str, images: dict[str, str] | None = None) -> str:
+    """The renderer's <img> tags: the version's own images (`images`: src → data: URL, read from
+    git by the caller) are embedded; any other URL becomes a visible 「［図: …］」, as in the .docx,
+    instead of a fetch. The input is the sanitised HTML of app/markdown.py (quoted attributes)."""
 
     def replace(m: re.Match[str]) -> str:
         attrs = dict(_ATTR.findall(m.group(0)))
         if attrs.get("src", "").startswith("data:image/"):
             return m.group(0)
+        if images and attrs.get("src", "") in images:
+            return f'<img src="{images[attrs["src"]]}" alt="{attrs.get("alt", "")}">'
         alt = attrs.get("alt") or "図"
-        return f'<span class="img-missing">［図: {alt}（{attrs.get("src", "")}）］</span>'
+        src = re.sub(r"^/.*/files/", "files/", attrs.get("src", ""))  # a version's file: by its name
+        return f'<span class="img-missing">［図: {alt}（{src}）］</span>'
 
     return _IMG.sub(replace, html)
 

@@ -9,10 +9,11 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from app.documents import files
+from app.documents import attachments, files
 from app.documents.model import Approval, CompareExport, ManualExport
 from app.documents.word_in import WordResult, docx_to_markdown
 from app.errors import Conflict, NotFound
+from app.gitstore import store
 from app.manuals import diff
 from app.manuals import services as manuals
 from app.manuals.document import parse
@@ -45,8 +46,23 @@ def manual_export(session: Session, user: User, slug: str, number: int | None) -
         published=wareki(version.published_at), targets=list(view.doc.targets), reason=version.reason,
         approvals=[Approval(a.meaning or "承認", a.actor_name, f"{a.actor_unit} {a.actor_position}", wareki_datetime(a.at))
                    for a in approvals.get(version.revision_id or 0, [])],
-        html=view.rendered.html,
+        html=view.rendered.html, images=embedded_images(manual.slug, version.commit_sha, version.number),
     )
+
+
+def embedded_images(slug: str, commit: str, number: int) -> dict[str, str]:
+    """The version's images as data: URLs, keyed by their permalink in the rendered HTML (the PDF
+    engine fetches nothing: app/documents/pdf.py)."""
+    from urllib.parse import quote
+
+    gs = store()
+    base_url = attachments.version_url(slug, number)
+    out = {}
+    for a in attachments.list_files(commit, slug, gs):
+        data = gs.read_bytes(commit, attachments.path_of(slug, a.name)) if a.is_image else None
+        if data:
+            out[base_url + quote(a.name)] = f"data:{a.kind.mimetype};base64,{base64.b64encode(data).decode()}"
+    return out
 
 
 def compare_numbers(current: int, new: int | None, old: int | None) -> tuple[int, int | None]:

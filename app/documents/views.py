@@ -4,17 +4,23 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 from urllib.parse import quote
 
-from flask import Blueprint, Flask, current_app, render_template, request, send_file
+from flask import Blueprint, Flask, Response, current_app, render_template, request, send_file
 from flask_login import current_user
+from sqlalchemy import select
 
-from app.documents import files, pdf, word_out
+from app.documents import attaching, attachments, files, pdf, word_out
 from app.documents import services as docs
-from app.errors import ValidationError
+from app.errors import NotFound, ValidationError
 from app.extensions import db
+from app.gitstore import store
 from app.handover import handovers
+from app.manuals import services as manuals
+from app.org.permissions import require_visible
+from app.revisions import base
 from app.webutil import login_required_for
 
 bp = Blueprint("documents", __name__)
@@ -98,3 +104,131 @@ def word_import():  # type: ignore[no-untyped-def]
         "warnings": result.warnings,
         "files": [{"name": f.name, "label": f.kind.label, "size": files.human_size(f.size)} for f in result.files],
     }
+
+
+# --- attachments (様式 and images of a version, app/documents/attachments.py) -------------------
+
+def _serve(gs_commit: str, slug: str, name: str, *, immutable: bool):  # type: ignore[no-untyped-def]
+    kind = attachments.kind_of(name)
+    data = store().read_bytes(gs_commit, attachments.path_of(slug, name)) if kind and "/" not in name else None
+    if data is None or kind is None:
+        raise NotFound(f"添付ファイル「{name[:100]}」は見つかりません。")
+    resp = Response(data, mimetype=kind.mimetype)
+    # Images show in the page; a 様式 is downloaded under its Japanese name (filename*).
+    disposition = "inline" if kind.code in files.IMAGES else "attachment"
+    ascii_name = re.sub(r"[^A-Za-z0-9._-]", "_", name) or f"file{kind.extension}"
+    resp.headers["Content-Disposition"] = f"{disposition}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    # A version's file never changes (its permalink); a draft's may at the next upload.
+    resp.headers["Cache-Control"] = "private, max-age=86400, immutable" if immutable else "private, no-cache"
+    return resp
+
+
+@bp.get("/manuals/<slug>/v/<int:number>/files/<path:name>")
+def version_file(slug: str, number: int, name: str):  # type: ignore[no-untyped-def]
+    manual = manuals.get_manual(db.session, current_user, slug)
+    version = manuals.get_version(db.session, manual, number)
+    return _serve(version.commit_sha, manual.slug, name, immutable=True)
+
+
+@bp.get("/revisions/<int:revision_id>/files/<path:name>")
+def draft_file(revision_id: int, name: str):  # type: ignore[no-untyped-def]
+    """A draft's file, for those who may see the draft (the same 404 as a missing one otherwise)."""
+    revision = base.get_revision(db.session, revision_id)
+    require_visible(current_user, "revision.view", revision, what="指定された改正案")
+    if not revision.head_commit:
+        raise NotFound(f"添付ファイル「{name[:100]}」は見つかりません。")
+    return _serve(revision.head_commit, revision.manual.slug, name, immutable=False)
+
+
+def _editable(revision_id: int):  # type: ignore[no-untyped-def]
+    revision = base.get_revision(db.session, revision_id)
+    require_visible(current_user, "revision.view", revision, what="指定された改正案")
+    return revision
+
+
+def _listing(revision, head: str) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
+    return [{"name": a.name, "label": a.short_label, "size": a.size_text, "image": a.is_image,
+             "url": attachments.draft_url(revision.id) + quote(a.name)}
+            for a in attachments.list_files(head, revision.manual.slug)]
+
+
+@bp.post("/api/revisions/<int:revision_id>/files")
+def upload(revision_id: int):  # type: ignore[no-untyped-def]
+    """A 様式 or an image into the draft (one commit on its ref). JSON: the reference to insert,
+    the draft's new head (the editor's form follows it) and the draft's files."""
+    revision = _editable(revision_id)
+    upload_ = request.files.get("file")
+    if upload_ is None or not upload_.filename:
+        raise ValidationError("添付するファイルを選んでください。")
+    limits = files.Limits(max_bytes=current_app.config.get("ATTACHMENT_MAX_BYTES") or current_app.config["MAX_CONTENT_LENGTH"])
+    added = attaching.add(db.session, current_user, revision, upload_.filename, upload_.read(limits.max_bytes + 1),
+                          expected_head=request.form.get("head", ""), limits=limits,
+                          numbered=request.form.get("pasted") == "1")
+    a = added.attachment
+    return {"name": a.name, "label": a.short_label, "size": a.size_text, "image": a.is_image,
+            "markdown": added.markdown, "head": added.head, "replaced": added.replaced, "unchanged": added.unchanged,
+            "files": _listing(revision, added.head)}
+
+
+@bp.post("/api/revisions/<int:revision_id>/files/delete")
+def delete_file(revision_id: int):  # type: ignore[no-untyped-def]
+    revision = _editable(revision_id)
+    head = attaching.remove(db.session, current_user, revision, request.form.get("name", ""),
+                            expected_head=request.form.get("head", ""))
+    return {"head": head, "files": _listing(revision, head)}
+
+
+@bp.post("/api/revisions/<int:revision_id>/files/word")
+def word_files(revision_id: int):  # type: ignore[no-untyped-def]
+    """「Wordから取り込む」 accepted: the .docx converted again and its images put into the draft;
+    the Markdown returned refers to them by the names they got there."""
+    revision = _editable(revision_id)
+    upload_ = request.files.get("file")
+    if upload_ is None or not upload_.filename:
+        raise ValidationError("取り込む Word 文書（.docx）を選んでください。")
+    limits = files.Limits(max_bytes=current_app.config["MAX_CONTENT_LENGTH"])
+    preview = docs.preview_word(db.session, current_user, upload_.filename, upload_.read(limits.max_bytes + 1),
+                                revision_id=revision.id, limits=limits)
+    markdown, head, names = attaching.add_extracted(db.session, current_user, revision, preview.result.files,
+                                                    preview.result.markdown, expected_head=request.form.get("head", ""))
+    return {"markdown": markdown, "head": head, "names": names, "files": _listing(revision, head)}
+
+
+@bp.app_template_global()
+def draft_files(revision) -> list[attachments.Attachment]:  # type: ignore[no-untyped-def]
+    return attachments.list_files(revision.head_commit or None, revision.manual.slug) if revision else []
+
+
+@bp.app_template_global()
+def version_forms(manual, version) -> list[attachments.Attachment]:  # type: ignore[no-untyped-def]
+    """The 様式 of a version (the manual page's list)."""
+    return attachments.forms_of(attachments.list_files(version.commit_sha, manual.slug))
+
+
+@bp.app_template_global()
+def file_changes(manual, new=None, old=None, revision=None) -> list[attachments.Change]:  # type: ignore[no-untyped-def]
+    """Files added, replaced and removed: between two versions, or a draft against its base."""
+    if revision is not None:
+        return attachments.changes(manual.slug, revision.base_commit, revision.head_commit,
+                                   new_url=attachments.draft_url(revision.id))
+    if new is None:
+        return []
+    return attachments.changes(manual.slug, old.commit_sha if old else None, new.commit_sha,
+                               new_url=attachments.version_url(manual.slug, new.number),
+                               old_url=attachments.version_url(manual.slug, old.number) if old else None)
+
+
+@bp.app_template_global()
+def notice_file_changes(notice) -> list[attachments.Change]:  # type: ignore[no-untyped-def]
+    """The 改正通知's list: the files the notified version added, replaced and removed."""
+    if not notice.manual_id or not notice.number:
+        return []
+    from app.manuals.models import Manual, ManualVersion
+
+    manual = db.session.get(Manual, notice.manual_id)
+    rows = {v.number: v for v in db.session.scalars(select(ManualVersion).where(
+        ManualVersion.manual_id == notice.manual_id, ManualVersion.number.in_((notice.number, notice.number - 1))))}
+    new = rows.get(notice.number)
+    return file_changes(manual, new=new, old=rows.get(notice.number - 1)) if manual and new else []

@@ -40,9 +40,8 @@ def manuals_import(directory: str, as_login: str | None) -> None:
         click.echo("Word から取り込めなかったもの・確認が必要なこと:")
         for note in result.notes:
             click.echo(f"  {note}")
-    for slug, (folder, count) in result.images.items():
-        click.echo(f"  {slug}: 画像{count}点を {folder} に書き出しました"
-                   "（本文からは files/… で参照。添付ファイルを版管理に登録する機能で取り込みます）。")
+    for slug, count in result.images.items():
+        click.echo(f"  {slug}: 画像{count}点を添付ファイル（manuals/{slug}/files/）として第1版に登録しました。")
 
 
 def init_app(app: Flask) -> None:

@@ -87,7 +87,10 @@ def check_documents(session: Session, files: list[tuple[str, str]]) -> list[Item
 
 
 def import_documents(session: Session, files: list[tuple[str, str]], *, as_user: User | None = None,
-                     when: datetime | None = None) -> list[Manual]:
+                     when: datetime | None = None, attachments: dict[str, dict[str, Path]] | None = None
+                     ) -> list[Manual]:
+    """`attachments`: slug → {name: staged file} committed with the manual's text at
+    manuals/<slug>/files/<name> (the images of a Word manual, app/documents/bulk.py)."""
     items = check_documents(session, files)
     if not items:
         raise ValidationError("取り込むマニュアル（*.md）がありません。")
@@ -101,7 +104,10 @@ def import_documents(session: Session, files: list[tuple[str, str]], *, as_user:
         for item in items:
             message = f"{item.doc.title}を制定（一括取込: {item.filename}）\n\n" + trailer_block(
                 [("Manual", item.slug), ("Revision", "1"), ("Approved-by", approved)]) + "\n"
-            chain.append(({f"manuals/{item.slug}.md": item.text}, message, author, when))
+            content: dict[str, str | bytes | Path | None] = {f"manuals/{item.slug}.md": item.text}
+            for name, staged in (attachments or {}).get(item.slug, {}).items():
+                content[f"manuals/{item.slug}/files/{name}"] = staged
+            chain.append((content, message, author, when))
         shas = gs.write_chain(main, chain)
         manuals = []
         for item, sha in zip(items, shas, strict=True):

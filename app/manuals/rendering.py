@@ -23,10 +23,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import events, markdown
+from app.documents import attachments
 from app.gitstore import store
 from app.manuals.document import parse
 from app.manuals.models import Manual, ManualVersion
-from app.markdown import Heading, Rendered, render
+from app.markdown import FileLinks, Heading, Rendered, render
 
 log = logging.getLogger(__name__)
 
@@ -34,19 +35,27 @@ log = logging.getLogger(__name__)
 RENDERER = hashlib.blake2b(Path(markdown.__file__).read_bytes(), digest_size=6).hexdigest()
 
 
-def _path(blob_sha: str) -> Path:
-    return Path(current_app.config["INSTANCE_DIR"]) / "rendered" / blob_sha[:2] / f"{blob_sha}-{RENDERER}.json"
+def _path(blob_sha: str, files: FileLinks | None = None) -> Path:
+    # Two versions can share a text and differ in their files (app/documents/attachments.py).
+    extra = "-" + hashlib.blake2b(repr(files).encode("utf-8"), digest_size=8).hexdigest() if files else ""
+    return Path(current_app.config["INSTANCE_DIR"]) / "rendered" / blob_sha[:2] / f"{blob_sha}-{RENDERER}{extra}.json"
 
 
-def rendered(blob_sha: str, body: str) -> Rendered:
+def version_links(manual: Manual, version: ManualVersion) -> FileLinks:
+    """files/… in a version's text point at that version's files (permalinks), with type and size."""
+    found = attachments.list_files(version.commit_sha, manual.slug)
+    return attachments.links(found, attachments.version_url(manual.slug, version.number))
+
+
+def rendered(blob_sha: str, body: str, files: FileLinks | None = None) -> Rendered:
     """The HTML of a version's body: from its file when made before, else rendered and kept."""
-    path = _path(blob_sha)
+    path = _path(blob_sha, files)
     try:
         data = json.loads(path.read_bytes())
         return Rendered(data["html"], tuple(Heading(*h) for h in data["headings"]))
     except (OSError, ValueError, KeyError, TypeError):
         pass  # not made yet (or unreadable: made again)
-    result = render(body)
+    result = render(body, files)
     _write(path, {"html": result.html, "headings": [[h.level, h.text, h.anchor] for h in result.headings]})
     return result
 
@@ -76,6 +85,7 @@ def _prerender(session: Session, manual_ids: list[int]) -> None:
     gs = store()
     rows = session.execute(select(Manual, ManualVersion).join(ManualVersion, ManualVersion.manual_id == Manual.id)
                            .where(Manual.id.in_(manual_ids), ManualVersion.number == Manual.current_version))
-    for _manual, version in rows:
-        if not _path(version.blob_sha).exists():
-            rendered(version.blob_sha, parse(gs.read_blob(version.blob_sha)).body)
+    for manual, version in rows:
+        links = version_links(manual, version)
+        if not _path(version.blob_sha, links).exists():
+            rendered(version.blob_sha, parse(gs.read_blob(version.blob_sha)).body, links)

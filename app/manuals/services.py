@@ -10,6 +10,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.cache import BoundedCache
+from app.documents import attachments
 from app.errors import NotFound
 from app.gitstore import store
 from app.manuals import diff, rendering
@@ -136,14 +137,16 @@ _READ: BoundedCache[tuple[str, ManualDoc, Rendered]] = BoundedCache(
     16 * 1024 * 1024, lambda r: 2 * len(r[0]) + 2 * len(r[2].html))
 
 
-def _read_blob(blob_sha: str) -> tuple[str, ManualDoc, Rendered]:
+def _read_blob(blob_sha: str, manual: Manual, version: ManualVersion) -> tuple[str, ManualDoc, Rendered]:
     text = store().read_blob(blob_sha)
     doc = parse(text)
-    return text, doc, rendering.rendered(blob_sha, doc.body)
+    return text, doc, rendering.rendered(blob_sha, doc.body, rendering.version_links(manual, version))
 
 
 def read_version(manual: Manual, version: ManualVersion, standing: Standing | None = None) -> VersionView:
-    text, doc, rendered = _READ.get(version.blob_sha, lambda: _read_blob(version.blob_sha))
+    # Keyed by the commit too: two versions can share a text and differ in their files.
+    text, doc, rendered = _READ.get(f"{version.blob_sha}:{version.commit_sha}:{attachments.version_url('', 0)}",
+                                    lambda: _read_blob(version.blob_sha, manual, version))
     # The page gets its own copy of the front matter (the cached one is shared by every request).
     return VersionView(manual, version, dataclasses.replace(doc, targets=list(doc.targets), tags=list(doc.tags)), rendered,
                        text, standing)

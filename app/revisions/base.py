@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import audit, guard
+from app.documents import attachments
 from app.errors import Conflict, NotFound, ValidationError
 from app.gitstore import Person, store
 from app.manuals.document import parse
@@ -110,7 +111,8 @@ def check_ready(session: Session, revision: Revision) -> None:
         problems.append("本文がまだ保存されていません。")
     elif CONFLICT_MARK in text:
         problems.append("本文に競合の印（<<<<<<<）が残っています。競合を解消して保存してください。")
-    elif revision.kind == REVISE and _unchanged(text, base_text(revision)):
+    elif revision.kind == REVISE and _unchanged(text, base_text(revision)) and not attachments.delta(
+            revision.manual.slug, revision.base_commit, revision.head_commit):
         problems.append("本文が現行版から変更されていません。")
     if problems:
         raise ValidationError("この改正案はまだ回付できません。", details=problems)

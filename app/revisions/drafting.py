@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app import audit
+from app.documents import attachments
 from app.errors import Conflict, ValidationError
 from app.gitstore import RefMoved, store
 from app.manuals.document import SLUG_RE, ManualDoc, parse
@@ -209,11 +210,17 @@ def _stale(session: Session, revision: Revision) -> StaleDraft:
 
 def _commit_draft(session: Session, user: User, revision: Revision, text: str, *, expected_head: str,
                   now: datetime | None = None) -> str:
+    return commit_files(session, user, revision, {revision.manual.path: text}, expected_head=expected_head, now=now)
+
+
+def commit_files(session: Session, user: User, revision: Revision, files: dict[str, str | bytes | None], *,
+                 expected_head: str, what: str = "下書き保存", comment: str = "", now: datetime | None = None) -> str:
+    """One commit on the draft's ref holding `files` (the text, and the draft's attachments:
+    app/documents/attaching.py), compare-and-swapped in git and in the database."""
     when = to_jst(now or now_utc())
     parent = revision.head_commit or None
     gs = store()
-    sha = gs.write_commit(parent, {revision.manual.path: text},
-                          f"下書き保存（改正案 #{revision.id}）\n\nDraft: {revision.id}", person(user), when)
+    sha = gs.write_commit(parent, files, f"{what}（改正案 #{revision.id}）\n\nDraft: {revision.id}", person(user), when)
     # Compare-and-swap in the DB as well as in git: two saves from the same old head cannot both win.
     moved = session.execute(
         update(Revision).where(Revision.id == revision.id, Revision.head_commit == expected_head)
@@ -229,7 +236,7 @@ def _commit_draft(session: Session, user: User, revision: Revision, text: str, *
         raise _stale(session, revision) from None
     revision.head_commit = sha
     revision.updated_at = when
-    record_event(session, revision, user, "save", commit_sha=sha, at=now)
+    record_event(session, revision, user, "save", comment=comment, commit_sha=sha, at=now)
     return sha
 
 
@@ -305,7 +312,11 @@ def resolve_conflict(session: Session, user: User, revision: Revision, *, fields
         raise ValidationError("本文に競合の印（<<<<<<<）が残っています。編集した内容から印を取り除いてください。")
     if revision.head_commit != expected_head:
         raise _stale(session, revision)
-    _commit_draft(session, user, revision, doc.dump(), expected_head=expected_head, now=now)
+    # The draft now starts from main: main's changes to files the draft left alone come along.
+    files: dict[str, str | bytes | None] = {revision.manual.path: doc.dump()}
+    files.update(attachments.rebase(revision.manual.slug, revision.base_commit, found.main_commit,
+                                    revision.head_commit))
+    commit_files(session, user, revision, files, expected_head=expected_head, now=now)
     revision.base_commit = found.main_commit
     revision.conflict_text = None
     revision.conflict_data = None

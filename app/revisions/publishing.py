@@ -25,6 +25,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app import audit, events, faults, guard
+from app.documents import attachments
 from app.errors import Conflict, ValidationError
 from app.gitstore import MAIN, Candidate, GitStore, commit_onto, parse_trailers, store, trailer_block
 from app.manuals.document import parse
@@ -72,11 +73,13 @@ def last_number(gs: GitStore, tip: str | None, manual: Manual) -> int:
     """The manual's newest version number on `tip` (its exact `Revision:` trailer)."""
     if tip is None:
         return 0
-    shas = gs.log(tip, path=manual.path, limit=1)
-    if not shas:
-        return 0
-    found = gs.commit_info(shas[0]).trailers.get("Revision", ["0"])
-    return int(found[-1])
+    # A version that changed only its 様式 touches the folder, not the text: both are looked at.
+    numbers = [0]
+    for path in (manual.path, attachments.folder(manual.slug) + "/"):
+        shas = gs.log(tip, path=path, limit=1)
+        if shas:
+            numbers.append(int(gs.commit_info(shas[0]).trailers.get("Revision", ["0"])[-1]))
+    return max(numbers)
 
 
 def _merge(gs: GitStore, revision: Revision, tip: str | None) -> merging.Merged:
@@ -95,6 +98,12 @@ def publish(session: Session, revision: Revision, approver: User, step: Approval
         comment = (comment + "\n" if comment else "") + f"遡及適用を確認（施行日 {wareki(revision.effective_date)}、公布日 {wareki(day)}）"
     gs = store()
     tip = gs.ref(MAIN)
+    clashing = attachments.clashes(revision.manual.slug, revision.base_commit, tip, revision.head_commit)
+    if clashing:  # refused before anything is recorded: the drafter renames, then it is decided
+        raise ValidationError(
+            "この改正案の添付ファイルと同じ名前のファイルが、起案後に公布された別の改正で登録・変更されています。"
+            "決裁すると、そちらのファイルを置き換えてしまいます。差し戻して、起案者が別の名前で登録し直してください。",
+            details=[f"files/{n}" for n in clashing])
     merged = _merge(gs, revision, tip)
     if not merged.clean:
         send_back(session, revision, approver, merged, tip, now)
@@ -122,8 +131,10 @@ def _candidate(gs: GitStore, revision: Revision, tip: str | None, merged: mergin
                when: datetime | None) -> Candidate:
     assert merged.doc is not None
     number = last_number(gs, tip, revision.manual) + 1
-    return Candidate({revision.manual.path: merged.doc.dump()}, commit_message(revision, number),
-                     person(revision.drafter), to_jst(when or now_utc()))
+    # The draft's attachments go in the same commit as its text (only what the draft changed).
+    files: dict[str, str | bytes | None] = {revision.manual.path: merged.doc.dump()}
+    files.update(attachments.delta(revision.manual.slug, revision.base_commit, revision.head_commit))
+    return Candidate(files, commit_message(revision, number), person(revision.drafter), to_jst(when or now_utc()))
 
 
 def _number_of(gs: GitStore, sha: str) -> int:

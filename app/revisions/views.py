@@ -8,13 +8,14 @@ from flask import Blueprint, Flask, abort, flash, redirect, render_template, req
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
+from app.documents import attachments
 from app.errors import ValidationError
 from app.extensions import db
 from app.forms import validated
 from app.manuals import diff
 from app.manuals import services as manuals
 from app.manuals.document import parse
-from app.markdown import render, split_sections
+from app.markdown import FileLinks, render, split_sections
 from app.org import services as org
 from app.org.models import HQ
 from app.org.permissions import can, require, require_visible
@@ -198,7 +199,14 @@ def preview():  # type: ignore[no-untyped-def]
     body = request.form.get("body", "")
     if len(body) > drafting.MAX_BODY:
         return {"error": "本文が長すぎます。"}, 413
-    return {"html": render(body).html}
+    revision_id = request.args.get("revision", type=int)
+    return {"html": render(body, _draft_links(_revision(revision_id)) if revision_id else None).html}
+
+
+def _draft_links(revision: Revision) -> FileLinks:
+    """files/… in a draft point at the draft's own files (served to those who may see it)."""
+    return attachments.links(attachments.list_files(revision.head_commit or None, revision.manual.slug),
+                             attachments.draft_url(revision.id))
 
 
 @bp.get("/revisions/<int:revision_id>")
@@ -224,7 +232,8 @@ def show(revision_id: int):  # type: ignore[no-untyped-def]
     return render_template(
         "revisions/show.html", revision=revision, doc=doc,
         others=drafting.open_drafts(db.session, revision.manual, exclude=revision.id),
-        conflicts=drafting.conflicts_of(revision), today=today_jst(), rendered=render(doc.body) if doc else None,
+        conflicts=drafting.conflicts_of(revision), today=today_jst(),
+        rendered=render(doc.body, _draft_links(revision)) if doc else None,
         sections=sections, comments=visible_comments, comment_form=comment_form, submit_form=submit_form,
         consult_form=ConsultForm(data={"deadline": today_jst() + timedelta(days=14)}), decision_form=DecisionForm(),
         disposition_form=DispositionForm(), event_labels=EVENT_LABELS, consultation_open=consultation.consultation_open(revision),

@@ -15,6 +15,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from app import events, faults
+from app.documents import attachments
 from app.gitstore import store
 from app.manuals.document import parse
 from app.manuals.models import Manual, ManualVersion
@@ -79,6 +80,16 @@ def manual_docs(manual: Manual, text: str) -> list[IndexDoc]:
             owner=manual.owner_unit.name, tags=doc.tags, obsolete=manual.is_obsolete,
             version=manual.current_commit or "", phrases={**title_phrases, **heading_phrases, **body_phrases},
         ))
+    # The version's 様式 are found by their names: one doc of their own, opening the page's 様式 list.
+    forms = attachments.forms_of(attachments.list_files(manual.current_commit, manual.slug))
+    if forms:
+        body = "様式: " + "、".join(f"{a.name}（{a.short_label}）" for a in forms)
+        docs.append(IndexDoc(
+            key=f"manual:{manual.slug}#files", kind="manual", ref=manual.slug, anchor="files", title=doc.title,
+            title_terms=title_terms, heading="様式", heading_terms=analysis.index_text("様式"), body=body,
+            body_terms=analysis.index_text(" ".join(a.name.rsplit(".", 1)[0].replace("_", " ") for a in forms)),
+            owner=manual.owner_unit.name, tags=doc.tags, obsolete=manual.is_obsolete,
+            version=manual.current_commit or ""))
     return docs
 
 

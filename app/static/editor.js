@@ -70,6 +70,9 @@
     }, true);
   }
 
+  // attachments.js inserts the references of uploaded files with the same editing helpers.
+  window.tebikiEditor = { replaceRange, insertBlock, say, savedSelection: () => savedSel };
+
   const LIST = /^(\s*)(\d+[.)]|[-*+])\s+/;
 
   const commands = {
@@ -165,33 +168,18 @@
 
   function mdText(s) { return s.replace(/([\\[\]])/g, "\\$1"); }
   function mdUrl(s) { return /[\s()<>]/.test(s) ? "<" + s.replace(/[<>]/g, "") + ">" : s; }
-  // The same rules as the server's file-name check: last path part, no control or forbidden characters.
-  function safeName(s) {
-    return s.normalize("NFC").split(/[\\/]/).pop().replace(/[\u0000-\u001f\u007f\u200b-\u200f\u202a-\u202e\u2066-\u2069<>:"|?*]/g, "").replace(/\s+/g, " ").replace(/^[ .]+|[ .]+$/g, "");
-  }
 
   Object.values(panels).forEach((panel) => {
     panel.addEventListener("click", (ev) => {
       if (ev.target.closest("[data-close]")) { closePanel(panel); return; }
       const ins = ev.target.closest("[data-insert]");
-      if (!ins) return;
+      if (!ins || ins.dataset.insert !== "link") return;  // the file panel: attachments.js
       const text = panel.querySelector("[data-field=text]").value.trim();
       let md;
-      if (ins.dataset.insert === "link") {
+      {
         const url = panel.querySelector("[data-field=url]").value.trim();
         if (!/^(https?:\/\/|mailto:|\/|#)/i.test(url)) { panelError(panel, "リンク先は https:// で始まる URL か、/manuals/識別名 の形で入力してください。"); return; }
         md = "[" + mdText(text || url) + "](" + mdUrl(url) + ")";
-      } else {
-        const name = safeName(panel.querySelector("[data-field=name]").value);
-        const kind = panel.querySelector("input[name=tb-file-kind]:checked").value;
-        const ext = (name.match(/\.([A-Za-z0-9]+)$/) || [])[1] || "";
-        const images = ["png", "jpg", "jpeg"], forms = ["pdf", "xlsx", "docx"];
-        if (!name || !ext) { panelError(panel, "ファイル名を拡張子まで入力してください（例: 申請書様式.pdf）。"); return; }
-        if (kind === "image" && !images.includes(ext.toLowerCase())) { panelError(panel, "画像は .png か .jpg のファイル名にしてください。"); return; }
-        if (kind === "form" && !forms.includes(ext.toLowerCase())) { panelError(panel, "様式は .pdf・.xlsx・.docx のファイル名にしてください。"); return; }
-        const label = text || name.replace(/\.[^.]+$/, "");
-        md = kind === "image" ? "![" + mdText(label) + "](" + mdUrl("files/" + name) + ")"
-          : "[" + mdText(label) + "（" + ext.toUpperCase() + "）](" + mdUrl("files/" + name) + ")";
       }
       panel.querySelectorAll("input[type=text]").forEach((i) => { i.value = ""; });
       closePanel(panel);
@@ -200,7 +188,8 @@
     });
     panel.addEventListener("keydown", (ev) => {
       if (ev.key === "Escape") closePanel(panel);
-      if (ev.key === "Enter" && ev.target.matches("input[type=text]")) { ev.preventDefault(); panel.querySelector("[data-insert]").click(); }
+      const ins = panel.querySelector("[data-insert]");
+      if (ev.key === "Enter" && ins && ev.target.matches("input[type=text]")) { ev.preventDefault(); ins.click(); }
     });
   });
 
@@ -282,9 +271,11 @@
       if (tsv.length >= 2 && Math.max(...tsv.map((r) => r.length)) >= 2) rows = tsv;
     }
     if (!rows) {
-      if (Array.from(cd.items || []).some((it) => it.kind === "file" && it.type.startsWith("image/")) && !text) {
+      const images = Array.from(cd.items || []).filter((it) => it.kind === "file" && it.type.startsWith("image/"));
+      if (images.length && !text) {
         ev.preventDefault();
-        say("画像の貼り付けはまだできません。「画像・様式の挿入」で参照を入れてください。");
+        // attachments.js uploads it into the draft and inserts ![…](files/image-NN.png).
+        body.dispatchEvent(new CustomEvent("tebiki:attach", { detail: { files: images.map((it) => it.getAsFile()), pasted: true } }));
       }
       return;
     }
@@ -336,11 +327,28 @@
       errorBox.hidden = false;
       review.hidden = true;
     };
+    const storeWordImages = async () => {
+      const data = new FormData();
+      data.append("file", importer.querySelector("[data-word-file]").files[0]);
+      data.append("csrf_token", document.querySelector("input[name=csrf_token]").value);
+      data.append("head", document.querySelector("input[name=head]").value);
+      const resp = await fetch(importer.dataset.filesUrl, { method: "POST", body: data, credentials: "same-origin" });
+      const json = await resp.json().catch(() => ({ error: "画像を添付できませんでした（サーバーの応答を読めません）。" }));
+      if (!resp.ok) { showError(json.error || "画像を添付できませんでした。", json.details); return null; }
+      body.dispatchEvent(new CustomEvent("tebiki:attached", { detail: json }));
+      return json;
+    };
     importer.addEventListener("click", async (ev) => {
       if (ev.target.closest("[data-word-close]")) { closeWordImport(); body.focus(); return; }
       const apply = ev.target.closest("[data-word-apply]");
       if (apply && converted) {
-        const md = converted.markdown;
+        let md = converted.markdown;
+        if (converted.files.length && importer.dataset.filesUrl) {
+          // The images go into the draft now (one commit); the Markdown names them as stored there.
+          const stored = await storeWordImages();
+          if (!stored) return;
+          md = stored.markdown;
+        }
         if (apply.dataset.wordApply === "replace") replaceRange(0, body.value.length, md, 0, 0);
         else {
           const v = body.value;
@@ -353,6 +361,7 @@
         return;
       }
       if (!ev.target.closest("[data-word-convert]")) return;
+      converted = null;
       const input = importer.querySelector("[data-word-file]");
       if (!input.files.length) { showError("取り込む Word 文書（.docx）を選んでください。"); return; }
       const data = new FormData();
@@ -382,7 +391,8 @@
           const ul = el("ul", null, "word-files");
           json.files.forEach((f) => ul.appendChild(el("li", `files/${f.name}（${f.label}、${f.size}）`)));
           report.appendChild(ul);
-          report.appendChild(el("p", "画像は本文に files/… の参照として入ります。画像ファイル本体の登録は、添付ファイルの機能で行います。", "hint"));
+          report.appendChild(el("p", importer.dataset.filesUrl ? "本文に入れると、画像はこの改正案の添付ファイルとして保存されます。"
+            : "画像は本文に files/… の参照として入ります。画像の添付は、一度保存したあとの編集画面でできます。", "hint"));
         }
         // The server rendered and sanitised this HTML (app/markdown.py), as for the live preview.
         importer.querySelector("[data-word-preview]").innerHTML = json.html;

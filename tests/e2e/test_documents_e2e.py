@@ -16,6 +16,7 @@ from app.revisions.models import Revision
 from tests import docx_samples
 from tests.e2e.conftest import shot, ui_login
 from tests.helpers import approve_all, make_manual, revise
+from tests.test_documents_files import pdf_bytes
 from tests.test_documents_word import EXPECTED
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("demo_users")]
@@ -104,8 +105,11 @@ def test_clerk_imports_word_uses_the_toolbar_pastes_tables_and_saves(page, tmp_p
     expect(toolbar.get_by_role("status")).to_contain_text("Word の内容を本文に入れました")
     assert body.input_value() == EXPECTED
     expect(preview.locator("h1")).to_have_text("国民健康保険 資格取得の手引き")
-    expect(preview.locator(".img-missing")).to_have_text(
-        "［図: 図（files/image-01.png）— 画像ファイルはまだ登録されていません］")
+    # Accepting the import stored the Word document's image in the draft: the preview shows it.
+    image = preview.locator("img[alt='図']")
+    expect(image).to_have_attribute("src", re.compile(r"/revisions/\d+/files/image-01\.png$"))
+    page.wait_for_function("() => { const i = document.querySelector('#preview img'); return i && i.naturalWidth > 0; }")
+    expect(page.locator("[data-attach-list] tr[data-name='image-01.png']")).to_be_visible()
 
     # The toolbar: a heading, a numbered list, bullets, a link and a 様式 reference.
     caret_to_end(page)
@@ -132,9 +136,10 @@ def test_clerk_imports_word_uses_the_toolbar_pastes_tables_and_saves(page, tmp_p
     page.keyboard.type("を見る。\n\n")
     toolbar.get_by_role("button", name="画像・様式の挿入").click()
     file_panel = page.locator("#tb-file")
-    file_panel.get_by_label(re.compile("様式")).check()
-    file_panel.get_by_label("ファイル名").fill("../国保 資格取得届.pdf")
-    file_panel.get_by_role("button", name="挿入").click()
+    file_panel.get_by_label(re.compile("^ファイル")).set_input_files(
+        {"name": "国保 資格取得届.pdf", "mimeType": "application/pdf", "buffer": pdf_bytes()})
+    file_panel.get_by_role("button", name="登録して挿入").click()
+    expect(file_panel).to_be_hidden()
     caret_to_end(page)
     page.keyboard.type("\n\n必ず原本を確認する。")
     page.evaluate("""() => { const b = document.getElementById('body'); const i = b.value.lastIndexOf('原本');
@@ -151,7 +156,7 @@ def test_clerk_imports_word_uses_the_toolbar_pastes_tables_and_saves(page, tmp_p
     assert "1. 住所を確認する\n2. 氏名を確認する" in text
     assert "- 原本を返す\n- 写しを取る" in text
     assert "詳しくは[市のページ](https://www.city.example.lg.jp/kokuho/)を見る。" in text
-    assert "[国保 資格取得届（PDF）](<files/国保 資格取得届.pdf>)" in text
+    assert "[国保 資格取得届](files/国保_資格取得届.pdf)" in text
     expect(preview.locator("h2", has_text="窓口での注意")).to_be_visible()
     expect(preview.locator("ol").last).to_contain_text("氏名を確認する")
     expect(preview.locator("a", has_text="市のページ")).to_have_attribute("href", "https://www.city.example.lg.jp/kokuho/")
@@ -182,9 +187,7 @@ def test_clerk_imports_word_uses_the_toolbar_pastes_tables_and_saves(page, tmp_p
     saved = base.current_text(revision)
     assert "「**資格取得届**」" in saved and "| 課税証明書 | 区役所 | 300円 （郵送は別途） |" in saved
     assert problems == [], problems  # no script error, no CSP violation
-    # The only missing resource is the image the draft refers to: image files are stored with the
-    # version once attachments live in git (the review above showed it from the upload).
-    assert missing <= {f"revisions/{revision.id}/files/image-01.png"}, missing
+    assert missing == set(), missing  # the image and the 様式 are the draft's files now
 
 
 def test_downloads_from_the_pages(page) -> None:
