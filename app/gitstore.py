@@ -12,7 +12,7 @@ import os
 import re
 import tempfile
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -27,6 +27,10 @@ from app.errors import TebikiError
 MAIN = "refs/heads/main"
 ZERO = "0" * 40
 COMMITTER = ("Tebiki", "tebiki@city.example.lg.jp")
+
+# Paths to write in a commit: text, bytes, a file to stream in, or None to delete.
+FileChanges = Mapping[str, "str | bytes | Path | None"]
+
 
 
 class GitStoreError(TebikiError):
@@ -243,7 +247,7 @@ class GitStore:
     def write_commit(
         self,
         parent: str | None,
-        files: dict[str, str | bytes | Path | None],
+        files: FileChanges,
         message: str,
         author: Person,
         when: datetime,
@@ -252,7 +256,7 @@ class GitStore:
         return self.write_chain(parent, [(files, message, author, when)])[-1]
 
     def write_chain(
-        self, parent: str | None, commits: list[tuple[dict[str, str | bytes | Path | None], str, Person, datetime]]
+        self, parent: str | None, commits: list[tuple[FileChanges, str, Person, datetime]]
     ) -> list[str]:
         """A line of commits on top of `parent`, sharing one temporary index. Moves no ref, so
         the caller publishes all of them with a single update_ref (all or nothing)."""
@@ -362,7 +366,7 @@ class Landed:
 class Candidate:
     """What the caller wants on top of a given tip: files, message and author (see `commit_onto`)."""
 
-    def __init__(self, files: dict[str, str | bytes | Path | None], message: str, author: Person, when: datetime) -> None:
+    def __init__(self, files: FileChanges, message: str, author: Person, when: datetime) -> None:
         self.files, self.message, self.author, self.when = files, message, author, when
 
 

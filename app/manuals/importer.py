@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from app import audit, events
 from app.errors import ValidationError
-from app.gitstore import MAIN, GitStoreError, Person, RefMoved, store, trailer_block
+from app.gitstore import MAIN, FileChanges, GitStoreError, Person, RefMoved, store, trailer_block
 from app.manuals.document import SLUG_RE, ManualDoc, parse
 from app.manuals.models import ACTIVE, OBSOLETE, Manual, ManualVersion
 from app.org import structure
@@ -100,7 +100,7 @@ def import_documents(session: Session, files: list[tuple[str, str]], *, as_user:
     approved = f"{as_user.name} <{as_user.login}>" if as_user else "Tebiki 一括取込 <import>"
     for _attempt in range(10):
         main = gs.ref(MAIN)
-        chain: list[tuple[dict[str, str | bytes | None], str, Person, datetime]] = []
+        chain: list[tuple[FileChanges, str, Person, datetime]] = []
         for item in items:
             message = f"{item.doc.title}を制定（一括取込: {item.filename}）\n\n" + trailer_block(
                 [("Manual", item.slug), ("Revision", "1"), ("Approved-by", approved)]) + "\n"

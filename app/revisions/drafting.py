@@ -15,6 +15,7 @@ from app import audit
 from app.documents import attachments
 from app.errors import Conflict, ValidationError
 from app.gitstore import RefMoved, store
+from app.guard import changed
 from app.manuals.document import SLUG_RE, ManualDoc, parse
 from app.manuals.models import UNPUBLISHED, Manual
 from app.org import structure
@@ -222,10 +223,10 @@ def commit_files(session: Session, user: User, revision: Revision, files: dict[s
     gs = store()
     sha = gs.write_commit(parent, files, f"{what}（改正案 #{revision.id}）\n\nDraft: {revision.id}", person(user), when)
     # Compare-and-swap in the DB as well as in git: two saves from the same old head cannot both win.
-    moved = session.execute(
+    moved = changed(session,
         update(Revision).where(Revision.id == revision.id, Revision.head_commit == expected_head)
         .values(head_commit=sha, updated_at=when).execution_options(synchronize_session=False)
-    ).rowcount
+    )
     if moved != 1:
         session.refresh(revision)
         raise _stale(session, revision)

@@ -28,6 +28,7 @@ from app import audit, events, faults, guard
 from app.documents import attachments
 from app.errors import Conflict, ValidationError
 from app.gitstore import MAIN, Candidate, GitStore, commit_onto, parse_trailers, store, trailer_block
+from app.guard import changed
 from app.manuals.document import parse
 from app.manuals.models import ACTIVE, OBSOLETE, Manual, ManualVersion
 from app.org.models import User
@@ -221,12 +222,12 @@ def record(session: Session, revision: Revision, sha: str, *, published_at: date
 def _advance_registry(session: Session, manual: Manual, number: int, sha: str, doc, when: datetime) -> None:  # type: ignore[no-untyped-def]
     """The registry caches the newest published version: an older one recorded late (a repair)
     never moves it backwards."""
-    moved = session.execute(
+    moved = changed(session,
         update(Manual).where(Manual.id == manual.id, Manual.current_version < number)
         .values(current_version=number, current_commit=sha, title=doc.title, review_months=doc.review_months,
                 effective_date=doc.effective, last_published_at=when, last_reviewed_at=when,
                 status=OBSOLETE if doc.obsolete else ACTIVE)
-        .execution_options(synchronize_session=False)).rowcount
+        .execution_options(synchronize_session=False))
     session.refresh(manual)
     if moved:
         manual.set_lists(doc.targets, doc.tags)
