@@ -148,3 +148,21 @@ def test_whoosh_backend_answers_the_same_way(app: Flask) -> None:
     approve_all(revision)
     assert anchors("電子申請") == ["2-申込みの受付"]
     assert search.get_index().count() == 4
+
+
+def test_the_index_lives_where_the_database_is(app: Flask, indexed) -> None:
+    """PostgreSQL: the index is in the database (one for every host), written in the caller's
+    transaction; SQLite: the FTS5 file. A rolled-back write leaves the index as it was."""
+    index = search.get_index()
+    postgres = db.engine.dialect.name == "postgresql"
+    assert app.config["SEARCH_BACKEND"] == ("postgres" if postgres else "fts")
+    assert type(index).__name__ == ("PgIndex" if postgres else "FtsIndex")
+    db.session.commit()
+    assert index.count() == 4
+    if postgres:
+        index.delete("manual:madoguchi#")
+        assert search.get_index().count() == 0  # the same transaction sees it …
+        db.session.rollback()
+        assert search.get_index().count() == 4  # … and a rollback undoes it
+        (term,) = analysis.terms("郵送")
+        assert index.term_df([term]) == {term: 1}

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import events, faults
+from app.extensions import db
 from app.gitstore import store
 from app.manuals.document import parse
 from app.manuals.models import Manual
@@ -31,12 +32,18 @@ QUERY_STOPWORDS = {"為る", "有る", "居る", "成る", "どう", "如何", "
 KIND_LABELS = {"manual": "マニュアル", "ruling": "判断事例"}
 
 
-def get_index() -> FtsIndex:
-    """The configured engine (SEARCH_BACKEND: "fts" (default) or "whoosh"), same interface."""
-    if current_app.config.get("SEARCH_BACKEND") == "whoosh":
+def get_index(session: Session | None = None) -> FtsIndex:
+    """The configured engine (SEARCH_BACKEND: "fts", "whoosh" or "postgres"), same interface. The
+    PostgreSQL index writes in `session`'s transaction (default: the request's session)."""
+    backend = current_app.config.get("SEARCH_BACKEND")
+    if backend == "whoosh":
         from app.search.whoosh_backend import WhooshIndex
 
         return WhooshIndex(current_app.config["SEARCH_INDEX_DIR"])  # type: ignore[return-value]
+    if backend == "postgres":
+        from app.search.pg_backend import PgIndex
+
+        return PgIndex(session if session is not None else db.session)  # type: ignore[return-value]
     return FtsIndex(current_app.config["SEARCH_INDEX_DIR"])
 
 
@@ -72,15 +79,15 @@ def manual_docs(manual: Manual, text: str) -> list[IndexDoc]:
 def index_manual(session: Session, manual: Manual) -> int:
     prefix = f"manual:{manual.slug}#"
     if not manual.is_published:
-        get_index().delete(prefix)
+        get_index(session).delete(prefix)
         return 0
     text = store().read(manual.current_commit, manual.path) or ""
-    return get_index().upsert(manual_docs(manual, text), replace_prefixes=[prefix])
+    return get_index(session).upsert(manual_docs(manual, text), replace_prefixes=[prefix])
 
 
 def reindex(session: Session) -> dict[str, int]:
     """Rebuild the whole index from git (manuals) and the DB (rulings)."""
-    index = get_index()
+    index = get_index(session)
     index.clear()
     counts = {"manual_sections": 0, "rulings": 0}
     gs = store()
@@ -109,7 +116,7 @@ def ruling_doc(ruling: Inquiry) -> IndexDoc:
 
 def index_rulings(session: Session, ruling_ids: list[int]) -> int:
     rulings = session.scalars(select(Inquiry).where(Inquiry.id.in_(ruling_ids), Inquiry.number.is_not(None)))
-    return get_index().upsert([ruling_doc(r) for r in rulings])
+    return get_index(session).upsert([ruling_doc(r) for r in rulings])
 
 
 def _reindex_rulings(session: Session, index: FtsIndex) -> dict[str, int]:
@@ -147,7 +154,7 @@ def _on_manuals_imported(session: Session, data: dict[str, Any]) -> None:
     manuals = list(session.scalars(select(Manual).where(Manual.id.in_(data["manual_ids"]))))
     for manual in manuals:
         docs += manual_docs(manual, gs.read(manual.current_commit, manual.path) or "")
-    get_index().upsert(docs, replace_prefixes=[f"manual:{m.slug}#" for m in manuals])
+    get_index(session).upsert(docs, replace_prefixes=[f"manual:{m.slug}#" for m in manuals])
 
 
 # --- querying ------------------------------------------------------------------------------------
@@ -192,7 +199,7 @@ def search(session: Session, user: User | None, text: str, *, kind: str | None =
     terms, prefix = parse_query(text)
     q = Query(terms=terms, prefix=prefix, kind=kind or None, owner=owner or None, tag=tag or None, ward=ward or None,
               include_obsolete=include_obsolete, limit=max(1, min(limit, 100)), offset=max(0, offset))
-    index = get_index()
+    index = get_index(session)
     hits = index.search(q)
     wanted = set(terms)
     results = [Result(h, analysis.snippet(h.body, wanted, prefix=prefix)) for h in hits]
