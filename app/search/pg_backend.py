@@ -213,7 +213,7 @@ class PgIndex:
             score.append(f":idf{i} * f.f{i} * {K1 + 1} / (f.f{i} + {K1} * ({1 - B} + {B} * d.doclen / :avgdl))")
         where = self._filters(q, params)
         sql = (f"WITH top AS (SELECT d.id, {' + '.join(score)} AS score FROM search_docs d"
-               f" CROSS JOIN LATERAL (SELECT {', '.join(freqs)}) f"
+               f" CROSS JOIN LATERAL (SELECT {', '.join(freqs)} OFFSET 0) f"  # OFFSET 0: each rank once per row
                f" WHERE d.tsv @@ to_tsquery('simple', :match){where} ORDER BY score DESC, d.id LIMIT :limit)"
                f" SELECT {_COLUMNS}, top.score FROM top JOIN search_docs d ON d.id = top.id"
                " ORDER BY top.score DESC, d.id")
