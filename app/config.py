@@ -53,7 +53,7 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         ),
         "MANUALS_REPO": os.environ.get("MANUALS_REPO", str(BASE_DIR / "manuals_repo")),
         "SEARCH_INDEX_DIR": os.environ.get("SEARCH_INDEX_DIR", str(instance_dir / "search_index")),
-        "SEARCH_BACKEND": os.environ.get("SEARCH_BACKEND", "fts"),
+        "SEARCH_BACKEND": os.environ.get("SEARCH_BACKEND", ""),
         "MAIL_SERVER": os.environ.get("MAIL_SERVER") or None,
         "MAIL_PORT": int(mail_port) if mail_port else 25,
         "MAIL_FROM": os.environ.get("MAIL_FROM", "tebiki@city.example.lg.jp"),
@@ -82,4 +82,14 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     }
     config["SECRET_KEY"] = overrides.pop("SECRET_KEY", None) or _secret_key(instance_dir)
     config.update(overrides)
+    config["SEARCH_BACKEND"] = search_backend(config["SEARCH_BACKEND"], str(config["SQLALCHEMY_DATABASE_URI"]))
     return config
+
+
+def search_backend(name: str | None, database_url: str) -> str:
+    """"fts" (SQLite FTS5 file, the single-host default), "whoosh", or "postgres" (the index in the
+    database, the default on PostgreSQL: every host sees one index)."""
+    name = (name or "").strip().lower()
+    if not name:
+        return "postgres" if database_url.startswith("postgresql") else "fts"
+    return {"fts5": "fts", "pg": "postgres", "postgresql": "postgres"}.get(name, name)

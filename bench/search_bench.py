@@ -2,7 +2,8 @@
 varied vocabulary. Reports index build time, index size and query latency p50/p95 over 200 mixed
 queries (short keywords, several words, sentences).
 
-    .venv/bin/python bench/search_bench.py [--manuals 2000] [--rulings 20000]
+    .venv/bin/python bench/search_bench.py [--manuals 2000] [--rulings 20000] [--backend fts|whoosh|postgres]
+        [--database-url postgresql+psycopg://…]   (its schema is dropped: a database of its own)
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import ACTIONS, DOCUMENTS, SUBJECTS, make_app, manual_body, sentence, summary  # noqa: E402
+from bench.search_eval import bench_backend  # noqa: E402
 
 QUESTIONS = [
     "{doc}の提出がない場合、{action}してよいか", "{subject}の{action}で{doc}の写しは認められるか",
@@ -34,13 +36,26 @@ def ruling_text(rng: random.Random) -> tuple[str, str, str]:
     return q, body, answer
 
 
+def index_size(app) -> int:  # type: ignore[no-untyped-def]
+    if app.config["SEARCH_BACKEND"] == "postgres":
+        from sqlalchemy import text
+
+        from app.extensions import db
+        from app.search.pg_backend import TABLES
+
+        return sum(db.session.execute(text(f"SELECT pg_total_relation_size('{t}')")).scalar_one() for t in TABLES)
+    return sum(p.stat().st_size for p in Path(app.config["SEARCH_INDEX_DIR"]).rglob("*") if p.is_file())
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--manuals", type=int, default=2000)
     ap.add_argument("--rulings", type=int, default=20000)
     ap.add_argument("--queries", type=int, default=200)
-    ap.add_argument("--backend", choices=["fts", "whoosh"], default="fts")
+    ap.add_argument("--backend", choices=["fts", "fts5", "whoosh", "postgres"], default="fts")
+    ap.add_argument("--database-url", default=None, help="PostgreSQL URL for the data (and the postgres index)")
     args = ap.parse_args()
+    args.backend = bench_backend(args.backend, args.database_url)
     rng = random.Random(7)
     app, root = make_app("search", SEARCH_BACKEND=args.backend)
     from app.extensions import db
@@ -82,7 +97,8 @@ def main() -> None:
         t = time.perf_counter()
         counts = search.reindex(db.session)
         build = time.perf_counter() - t
-        size = sum(p.stat().st_size for p in Path(app.config["SEARCH_INDEX_DIR"]).rglob("*") if p.is_file())
+        db.session.commit()
+        size = index_size(app)
         print(f"[{args.backend}] full reindex: {build:.1f} s for {counts['manual_sections']:,} sections + {counts['rulings']:,} rulings;"
               f" index size {size / 1e6:.0f} MB")
 

@@ -13,8 +13,10 @@ nothing: nDCG and P@1 are 1 only for an empty list) and question (the matching r
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
+import os
 import sys
 from pathlib import Path
 
@@ -56,9 +58,25 @@ def add_supplements(session) -> None:  # type: ignore[no-untyped-def]
         search.get_index().upsert(docs, replace_prefixes=[f"manual:{slug}#"])
 
 
+def bench_backend(backend: str, database_url: str | None) -> str:
+    """The backend name, with the database it needs (BENCH_DATABASE_URL is what make_app reads)."""
+    backend = "fts" if backend == "fts5" else backend
+    if database_url:
+        os.environ["BENCH_DATABASE_URL"] = database_url
+    if backend == "postgres" and not os.environ.get("BENCH_DATABASE_URL", "").startswith("postgresql"):
+        sys.exit("--backend postgres には --database-url postgresql+psycopg://… が必要です")
+    return backend
+
+
 def main() -> None:
-    verbose = "-v" in sys.argv
-    backend = "whoosh" if "--whoosh" in sys.argv else "fts"
+    ap = argparse.ArgumentParser()
+    ap.add_argument("-v", dest="verbose", action="store_true")
+    ap.add_argument("--whoosh", action="store_true", help="the same as --backend whoosh")
+    ap.add_argument("--backend", choices=["fts", "fts5", "whoosh", "postgres"], default=None)
+    ap.add_argument("--database-url", default=None, help="PostgreSQL URL (its schema is dropped)")
+    args = ap.parse_args()
+    verbose = args.verbose
+    backend = bench_backend(args.backend or ("whoosh" if args.whoosh else "fts"), args.database_url)
     app, _root = make_app("eval", SEARCH_BACKEND=backend)
     from app.extensions import db
     from app.rulings.importer import import_file

@@ -12,7 +12,7 @@ from app.revisions import drafting
 from app.search import analysis
 from app.search import services as search
 from app.usage.models import SearchLog
-from tests.conftest import login
+from tests.conftest import TEST_DATABASE_URL, login
 from tests.helpers import approve_all, make_manual, revise, user
 
 pytestmark = pytest.mark.usefixtures("demo_users")
@@ -148,3 +148,45 @@ def test_whoosh_backend_answers_the_same_way(app: Flask) -> None:
     approve_all(revision)
     assert anchors("電子申請") == ["2-申込みの受付"]
     assert search.get_index().count() == 4
+
+
+def test_the_index_lives_where_the_database_is(app: Flask, indexed) -> None:
+    """PostgreSQL: the index is in the database (one for every host), written in the caller's
+    transaction; SQLite: the FTS5 file. A rolled-back write leaves the index as it was."""
+    index = search.get_index()
+    postgres = db.engine.dialect.name == "postgresql"
+    assert app.config["SEARCH_BACKEND"] == ("postgres" if postgres else "fts")
+    assert type(index.engine).__name__ == ("PgIndex" if postgres else "FtsIndex")
+    db.session.commit()
+    assert index.count() == 4
+    if postgres:
+        index.delete("manual:madoguchi#")
+        assert search.get_index().count() == 0  # the same transaction sees it …
+        db.session.rollback()
+        assert search.get_index().count() == 4  # … and a rollback undoes it
+        (term,) = analysis.terms("郵送")
+        assert index.term_df([term]) == {term: 1}
+
+
+# The PostgreSQL index exists only in the PostgreSQL pass (TEST_DATABASE_URL); SQLite has FTS5 alone.
+@pytest.mark.skipif(not TEST_DATABASE_URL, reason="PostgreSQL の索引は PostgreSQL の回でのみ比べられる")
+def test_postgres_ranks_as_fts5_does(app: Flask, tmp_path) -> None:
+    """The same documents in both engines: the same hits in the same order, bm25 scores alike."""
+    from app.gitstore import store
+    from app.search.backend import FtsIndex, Query
+
+    manuals = [make_manual("madoguchi", "窓口事務の手引き", body=VARIANT_BODY),
+               make_manual("hoken", "国民健康保険の手引き"), make_manual("kaigo", "介護保険の手引き")]
+    db.session.commit()
+    fts = FtsIndex(tmp_path / "fts")
+    for m in manuals:
+        fts.upsert(search.manual_docs(m, store().read(m.current_commit, m.path) or ""))
+    pg = search.get_index()
+    for text in ["申請書", "本人確認書類 有効期限", "郵送で申し込みをしたい場合はどうするか", "手引き", "課", "保険 審査 決定"]:
+        terms, prefix = search.parse_query(text)
+        q = Query(terms=terms, prefix=prefix, limit=10)
+        want, got = fts.search(q), pg.search(q)
+        assert [h.key for h in got] == [h.key for h in want], text
+        if not prefix:
+            assert [h.score for h in got] == pytest.approx([h.score for h in want], rel=0.02), text
+    fts.close()

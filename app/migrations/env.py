@@ -76,6 +76,14 @@ def render_item(type_, obj, autogen_context):
     return False
 
 
+# The PostgreSQL search index (migration 0016) is plain SQL, not a model: autogenerate leaves it alone.
+SQL_ONLY_TABLES = {"search_docs", "search_terms", "search_stats"}
+
+
+def include_object(obj, name, type_, reflected, compare_to):
+    return not (type_ == "table" and reflected and compare_to is None and name in SQL_ONLY_TABLES)
+
+
 def run_migrations_online():
     """Run migrations in 'online' mode.
 
@@ -98,6 +106,7 @@ def run_migrations_online():
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
     conf_args.setdefault("render_item", render_item)
+    conf_args.setdefault("include_object", include_object)
 
     connectable = get_engine()
 

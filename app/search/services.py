@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from app import events, faults
 from app.documents import attachments
+from app.extensions import db
 from app.gitstore import store
 from app.manuals.document import parse
 from app.manuals.models import Manual, ManualVersion
@@ -38,15 +39,21 @@ KIND_LABELS = {"manual": "マニュアル", "ruling": "判断事例"}
 CANDIDATES = 40
 
 
-def get_index() -> FtsIndex:
-    """The configured engine (SEARCH_BACKEND: "fts" (default) or "whoosh"), same interface, with the
-    vocabulary (readings, 「もしかして」) kept in step beside it."""
+def get_index(session: Session | None = None) -> FtsIndex:
+    """The configured engine (SEARCH_BACKEND: "fts", "whoosh" or "postgres"), same interface, with the
+    vocabulary (readings, 「もしかして」) kept in step beside it. The PostgreSQL index writes in
+    `session`'s transaction (default: the request's session), so every host sees one index."""
     directory = current_app.config["SEARCH_INDEX_DIR"]
+    backend = current_app.config.get("SEARCH_BACKEND")
     engine: object
-    if current_app.config.get("SEARCH_BACKEND") == "whoosh":
+    if backend == "whoosh":
         from app.search.whoosh_backend import WhooshIndex
 
         engine = WhooshIndex(directory)
+    elif backend == "postgres":
+        from app.search.pg_backend import PgIndex
+
+        engine = PgIndex(session if session is not None else db.session)
     else:
         engine = FtsIndex(directory)
     return Indexed(engine, Vocabulary(directory))  # type: ignore[return-value]
@@ -97,16 +104,16 @@ def index_manual(session: Session, manual: Manual) -> int:
     synonyms.ensure_current(session)
     prefix = f"manual:{manual.slug}#"
     if not manual.is_published:
-        get_index().delete(prefix)
+        get_index(session).delete(prefix)
         return 0
     text = store().read(manual.current_commit, manual.path) or ""
-    return get_index().upsert(manual_docs(manual, text), replace_prefixes=[prefix])
+    return get_index(session).upsert(manual_docs(manual, text), replace_prefixes=[prefix])
 
 
 def reindex(session: Session) -> dict[str, int]:
     """Rebuild the whole index from git (manuals) and the DB (rulings)."""
     synonyms.ensure_current(session)
-    index = get_index()
+    index = get_index(session)
     index.clear()
     counts = {"manual_sections": 0, "rulings": 0}
     gs = store()
@@ -139,7 +146,7 @@ def ruling_doc(ruling: Inquiry) -> IndexDoc:
 def index_rulings(session: Session, ruling_ids: list[int]) -> int:
     synonyms.ensure_current(session)
     rulings = session.scalars(select(Inquiry).where(Inquiry.id.in_(ruling_ids), Inquiry.number.is_not(None)))
-    return get_index().upsert([ruling_doc(r) for r in rulings])
+    return get_index(session).upsert([ruling_doc(r) for r in rulings])
 
 
 def _reindex_rulings(session: Session, index: FtsIndex) -> dict[str, int]:
@@ -178,7 +185,7 @@ def _on_manuals_imported(session: Session, data: dict[str, Any]) -> None:
     manuals = list(session.scalars(select(Manual).where(Manual.id.in_(data["manual_ids"]))))
     for manual in manuals:
         docs += manual_docs(manual, gs.read(manual.current_commit, manual.path) or "")
-    get_index().upsert(docs, replace_prefixes=[f"manual:{m.slug}#" for m in manuals])
+    get_index(session).upsert(docs, replace_prefixes=[f"manual:{m.slug}#" for m in manuals])
 
 
 def reindex_containing(session: Session, words: list[str]) -> dict[str, int]:
@@ -293,7 +300,7 @@ def search(session: Session, user: User | None, text: str, *, kind: str | None =
            tag: str | None = None, ward: str | None = None, include_obsolete: bool = False, limit: int = 20,
            offset: int = 0, facets: bool = False, record: bool = True) -> Results:
     synonyms.ensure_current(session)
-    index = get_index()
+    index = get_index(session)
     vocab: Vocabulary | None = getattr(index, "vocab", None)
     searched = querying.rewrite_readings(text, vocab) if vocab else text
     terms, prefix = parse_query(searched)
