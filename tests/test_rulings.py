@@ -240,6 +240,7 @@ def test_flagged_ruling_is_amended_through_the_head(manual) -> None:
     with pytest.raises(ValidationError, match="差戻しの理由"):
         rulings.decide_amendment(db.session, user("hq.kacho"), ruling, approve=False)
     rulings.decide_amendment(db.session, user("hq.kacho"), ruling, approve=True)
+    db.session.commit()  # the re-index is a reaction after the commit
     db.session.expire_all()
     assert ruling.answer.startswith("30日以内") and not ruling.needs_recheck and not ruling.amendment_pending
     hits = search.search(db.session, None, "30日以内に決定する前提", kind="ruling", record=False).results

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from wtforms import BooleanField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.2+, not in types-WTForms yet
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from app.forms import TebikiForm
@@ -18,7 +19,7 @@ class UserForm(TebikiForm):
     employee_no = StringField("職員番号", validators=[Optional(), Length(max=20)])
     email = StringField("メールアドレス", validators=[Optional(), Email("メールアドレスの形式が正しくありません。")])
     unit_id = SelectField("所属", coerce=int)
-    position = SelectField("職", choices=[(p, p) for p in POSITIONS])
+    position = SelectField("職", choices=[SelectChoice(p, p) for p in POSITIONS])
     duties = StringField("担当業務", validators=[Optional(), Length(max=300)])
     is_fixed_term = BooleanField("会計年度任用職員")
     is_admin = BooleanField("システム管理者")
@@ -39,7 +40,7 @@ class OwnPasswordForm(PasswordForm):
 
 
 class UnitForm(TebikiForm):
-    kind = SelectField("種別", choices=[("hq", "本庁"), ("ward", "区役所・総合支所")])
+    kind = SelectField("種別", choices=[SelectChoice("hq", "本庁"), SelectChoice("ward", "区役所・総合支所")])
     group_name = StringField("局・区役所名", validators=[DataRequired("局・区役所名を入力してください。"), Length(max=50)])
     section = StringField("課（担当）名", validators=[DataRequired("課（担当）名を入力してください。"), Length(max=50)])
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.2+, not in types-WTForms yet
 
 from app.errors import ValidationError
 from app.extensions import db
@@ -71,12 +72,12 @@ def new():  # type: ignore[no-untyped-def]
     if manual is not None:
         standing = manuals.standing(db.session, manual)
         view = manuals.read_version(manual, standing.shown or manuals.get_version(db.session, manual), standing)
-        form.anchor.choices = [("", "マニュアル全体")] + [
-            (s.anchor, s.heading) for s in split_sections(view.doc.body) if s.anchor]
+        form.anchor.choices = [SelectChoice("", "マニュアル全体")] + [
+            SelectChoice(s.anchor, s.heading) for s in split_sections(view.doc.body) if s.anchor]
         form.manual.data = manual.slug
         if request.method == "GET":
             form.anchor.data = request.args.get("anchor", "")
-    form.owner_unit.choices = [(u.id, u.name) for u in org.list_units(db.session, kind=HQ)]
+    form.owner_unit.choices = [SelectChoice(u.id, u.name) for u in org.list_units(db.session, kind=HQ)]
     if form.validate_on_submit():
         try:
             inquiry = rulings.file_inquiry(

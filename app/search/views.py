@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from flask import Blueprint, Flask, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 
 from app.extensions import db
+from app.forms import TebikiForm
 from app.org import services as org
 from app.org.permissions import require
 from app.search import services as search
@@ -73,7 +73,7 @@ def api():  # type: ignore[no-untyped-def]
 # --- 管理 > 検索の同義語 ----------------------------------------------------------------------------
 
 
-class PostForm(FlaskForm):
+class PostForm(TebikiForm):
     """The CSRF token of the page's POST forms (fields are read from request.form)."""
 
 

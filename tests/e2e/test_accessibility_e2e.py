@@ -38,11 +38,14 @@ EXCLUDED = {
     "/revisions/<int:revision_id>/compare.<any(docx, pdf):fmt>": "Word・PDF ファイル",
     "/handovers/<int:handover_id>.<any(docx, pdf):fmt>": "Word・PDF ファイル",
     "/handovers/<int:handover_id>.xlsx": "Excel ファイル",
+    "/notices/<int:notice_id>/people.<any(xlsx, csv):fmt>": "Excel・CSV ファイル",
+    "/manuals/<slug>/v/<int:number>/files/<path:name>": "添付ファイル（様式・画像）そのもの",
+    "/revisions/<int:revision_id>/files/<path:name>": "添付ファイル（様式・画像）そのもの",
     # A confirmation screen behind a one-time token made by an upload.
     "/admin/rounds/<int:round_id>/correct/<token>": "内示訂正の確認（アップロード後の一時トークン。同じ部品の"
                                                      "人事異動の確認画面を upload_previews で確認）",
 }
-NOT_HTML = re.compile(r"(\.xlsx|\.docx|\.pdf|/raw)$|^/api/|^/healthz|/open$")
+NOT_HTML = re.compile(r"(\.xlsx|\.docx|\.pdf|/raw)$|/files/[^/]+$|^/api/|^/healthz|/open$")  # files: attachments as stored
 
 
 def extra_pages(w: dict) -> list[tuple[str, set[str]]]:
