@@ -103,6 +103,8 @@ ACTION_LABELS: dict[str, str] = {
     "notice.passed": "理解度確認の合格",
     "notice.withdraw": "周知済の取消し",
     "notice.campaign": "年次の再確認の設定",
+    "revision.attach": "添付ファイル（様式・画像）の登録",
+    "revision.detach": "添付ファイル（様式・画像）の削除",
     "search.synonyms": "検索の同義語の登録・変更",
     "search.synonyms_delete": "検索の同義語の削除",
     "handover.start": "事務引継書の作成開始",

@@ -27,10 +27,7 @@ from app.errors import TebikiError
 MAIN = "refs/heads/main"
 ZERO = "0" * 40
 COMMITTER = ("Tebiki", "tebiki@city.example.lg.jp")
-
-# Paths to write in a commit: text, bytes, a file to stream in, or None to delete.
-FileChanges = Mapping[str, "str | bytes | Path | None"]
-
+FileChanges = Mapping[str, "str | bytes | Path | None"]  # path → text, bytes, a file to stream in, None = delete
 
 
 class GitStoreError(TebikiError):

@@ -147,6 +147,8 @@ window.addEventListener("pageshow", () => {
     update(el, counter);
     el.addEventListener("input", () => update(el, counter));
   });
+})();
+
 // On a phone a wide table scrolls inside itself: one that overflows can take the keyboard focus so it
 // can be scrolled with the arrow keys (WCAG 2.1.1); one that fits is left out of the Tab order.
 (function () {
