@@ -118,7 +118,7 @@ def test_title_tag_and_target_change_is_published_and_seen(page) -> None:
     page.goto("/manuals/kokuho-test")
     page.get_by_role("button", name="改正案を作成").click()
     page.get_by_label("マニュアル名").fill("国民健康保険 資格取得届の手引き")
-    page.get_by_label("タグ").fill("テスト、資格取得")
+    page.get_by_label("タグ", exact=True).fill("テスト、資格取得")
     page.get_by_label("戸籍住民課").check()
     page.get_by_label("改正理由").fill("名称と対象を改める。")
     page.get_by_label("施行日").fill(today_jst().isoformat())
