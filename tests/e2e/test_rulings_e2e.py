@@ -19,6 +19,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("demo_users")]
 def test_inquiry_becomes_a_ruling_another_ward_finds(page) -> None:
     manual = make_manual("juminhyo-test", "住民票の写し等の交付の手引き")
     search.index_manual(db.session, manual)
+    db.session.commit()  # on PostgreSQL the index is in the database: commit it (and free its lock) for the server
 
     # A ward clerk asks from the manual page, about one section.
     ui_login(page, "aoba.tanto")

@@ -30,6 +30,7 @@ BODY = """# 国民健康保険・障害者手帳 窓口の手引き
 def indexed():
     manual = make_manual("madoguchi", "国民健康保険・障害者手帳 窓口の手引き", body=BODY)
     search.index_manual(db.session, manual)
+    db.session.commit()  # the index is in the database on PostgreSQL: the server must see it (and its lock freed)
     yield manual
     analysis.set_synonyms(analysis.SYNONYMS)
     synonyms._loaded[0] = None
