@@ -125,22 +125,29 @@ class Query:
 _local = threading.local()
 
 
+def thread_connection(path: str, schema: str, *, rows: bool = False) -> sqlite3.Connection:
+    """One connection per thread and file (autocommit; callers BEGIN IMMEDIATE to write), made with
+    its schema on first use. Shared by the index and the vocabulary beside it."""
+    conns = getattr(_local, "conns", None)
+    if conns is None:
+        conns = _local.conns = {}
+    conn = conns.get(path)
+    if conn is None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+        if rows:
+            conn.row_factory = sqlite3.Row
+        conn.executescript(schema)
+        conns[path] = conn
+    return conn
+
+
 class FtsIndex:
     def __init__(self, directory: str | Path) -> None:
         self.path = str(Path(directory) / "search.sqlite3")
 
     def _conn(self) -> sqlite3.Connection:
-        conns = getattr(_local, "conns", None)
-        if conns is None:
-            conns = _local.conns = {}
-        conn = conns.get(self.path)
-        if conn is None:
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-            conn.row_factory = sqlite3.Row
-            conn.executescript(SCHEMA)
-            conns[self.path] = conn
-        return conn
+        return thread_connection(self.path, SCHEMA, rows=True)
 
     def close(self) -> None:
         conns = getattr(_local, "conns", {})

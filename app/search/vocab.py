@@ -10,11 +10,12 @@ the same reindex) and independent of the engine, so the FTS5, Whoosh and Postgre
 from __future__ import annotations
 
 import sqlite3
-import threading
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+
+from app.search.backend import thread_connection
 
 SCHEMA = """
 PRAGMA journal_mode=WAL;
@@ -27,24 +28,12 @@ CREATE INDEX IF NOT EXISTS vocab_rev ON vocab(rev);
 CREATE TABLE IF NOT EXISTS doc_phrases (key TEXT PRIMARY KEY, phrases TEXT NOT NULL) WITHOUT ROWID;
 """
 
-_local = threading.local()
-
-
 class Vocabulary:
     def __init__(self, directory: str | Path) -> None:
         self.path = str(Path(directory) / "vocab.sqlite3")
 
     def _conn(self) -> sqlite3.Connection:
-        conns = getattr(_local, "conns", None)
-        if conns is None:
-            conns = _local.conns = {}
-        conn = conns.get(self.path)
-        if conn is None:
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-            conn.executescript(SCHEMA)
-            conns[self.path] = conn
-        return conn
+        return thread_connection(self.path, SCHEMA)
 
     def update(self, docs: dict[str, dict[str, str]], replace_prefixes: Iterable[str] = ()) -> None:
         """Documents (key → {phrase: reading}) replace their old phrases; `replace_prefixes` first."""
