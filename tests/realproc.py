@@ -54,19 +54,22 @@ class Server:
 
 
 @contextmanager
-def servers(app: Flask, count: int = 2, log_dir: Path | None = None, **env: str) -> Iterator[list[Server]]:
-    """`count` gunicorn processes (one sync worker each) serving the same database and repository."""
+def servers(app: Flask, count: int = 2, log_dir: Path | None = None, envs: list[dict[str, str]] | None = None,
+            **env: str) -> Iterator[list[Server]]:
+    """`count` gunicorn processes (one sync worker each) serving the same database and repository;
+    `envs` gives each its own environment instead (e.g. hosts with instance folders of their own)."""
     started: list[Server] = []
     log_dir = log_dir or Path(app.config["INSTANCE_DIR"])
     log_dir.mkdir(parents=True, exist_ok=True)
+    environments = envs or [app_env(app, **env) for _ in range(count)]
     try:
-        for i in range(count):
+        for i, environment in enumerate(environments):
             port = free_port()
             log = log_dir / f"server-{i}-{port}.log"
             proc = subprocess.Popen(
                 [str(BIN / "gunicorn"), "--workers", "1", "--bind", f"127.0.0.1:{port}", "--timeout", "120",
                  "app.wsgi:app"],
-                env=app_env(app, **env), stdout=log.open("w"), stderr=subprocess.STDOUT, text=True)
+                env=environment, stdout=log.open("w"), stderr=subprocess.STDOUT, text=True)
             started.append(Server(f"http://127.0.0.1:{port}", proc, log))
         for server in started:
             _wait_ready(server)

@@ -25,7 +25,7 @@ from app.revisions.models import Revision
 from app.wareki import today_jst
 from tests.conftest import TEST_DATABASE_URL
 from tests.helpers import FLASK, approve_all, approve_step, git, make_manual, revise, submit
-from tests.realproc import BIN, Client, Server, _wait_ready, app_env, free_port, together
+from tests.realproc import Client, Server, app_env, free_port, servers, together
 from tests.test_notices import Inbox
 
 # Two hosts need one database both reach: SQLite is one file per host, so this cannot exist in the
@@ -46,26 +46,8 @@ def host_env(app: Flask, root: Path, name: str, **extra: str) -> dict[str, str]:
 
 @contextmanager
 def hosts(app: Flask, root: Path) -> Iterator[list[Server]]:
-    started: list[Server] = []
-    try:
-        for name in ("host-a", "host-b"):
-            port = free_port()
-            log = root / f"{name}.log"
-            proc = subprocess.Popen([str(BIN / "gunicorn"), "--workers", "1", "--bind", f"127.0.0.1:{port}",
-                                     "--timeout", "120", "app.wsgi:app"], env=host_env(app, root, name),
-                                    stdout=log.open("w"), stderr=subprocess.STDOUT, text=True)
-            started.append(Server(f"http://127.0.0.1:{port}", proc, log))
-        for server in started:
-            _wait_ready(server)
+    with servers(app, log_dir=root, envs=[host_env(app, root, name) for name in ("host-a", "host-b")]) as started:
         yield started
-    finally:
-        for server in started:
-            server.proc.terminate()
-        for server in started:
-            try:
-                server.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                server.proc.kill()
     for server in started:
         assert "Traceback" not in server.log.read_text(), server.log.read_text()[-4000:]
 
