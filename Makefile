@@ -69,7 +69,7 @@ serve: install
 	@if [ -z "$$SECRET_KEY" ] && [ "$$TEBIKI_SINGLE_HOST" != "1" ]; then \
 	  echo "SECRET_KEY が設定されていません。全サーバーで同じ値を設定してください（1台だけのお試しなら TEBIKI_SINGLE_HOST=1）。"; \
 	  exit 1; fi
-	$(BIN)/gunicorn --workers $(WEB_CONCURRENCY) --bind $(HOST):$(PORT) --access-logfile - \
+	$(BIN)/gunicorn -c python:app.gunicorn_conf --workers $(WEB_CONCURRENCY) --bind $(HOST):$(PORT) --access-logfile - \
 		--timeout 60 --graceful-timeout 30 app.wsgi:app
 
 lint: install

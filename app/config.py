@@ -48,6 +48,7 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     https = _bool("HTTPS", False) or _bool("SESSION_COOKIE_SECURE", False)
     config: dict[str, Any] = {
         "INSTANCE_DIR": str(instance_dir),
+        "DB_COMMANDS": True,  # `flask db …` (Alembic); the web server's app (app/wsgi.py) goes without
         "SQLALCHEMY_DATABASE_URI": os.environ.get(
             "DATABASE_URL", f"sqlite:///{instance_dir / 'tebiki.db'}"
         ),

@@ -87,7 +87,7 @@ def check_repo(path: str | Path) -> str | None:
 
 
 _local = threading.local()
-_BLOBS: BoundedCache[str] = BoundedCache(8 * 1024 * 1024, lambda text: 2 * len(text) + 100)
+_BLOBS: BoundedCache[str] = BoundedCache(4 * 1024 * 1024, lambda text: 2 * len(text) + 100)
 
 
 def parse_trailers(message: str) -> dict[str, list[str]]:

@@ -144,7 +144,7 @@ class Rendered:
 
 # The same text always renders the same: kept per process, bounded (a worker's memory does not grow
 # with the number of distinct manuals it has shown).
-_RENDERED: BoundedCache[Rendered] = BoundedCache(12 * 1024 * 1024, lambda r: 2 * len(r.html) + 200 * len(r.headings))
+_RENDERED: BoundedCache[Rendered] = BoundedCache(4 * 1024 * 1024, lambda r: 2 * len(r.html) + 200 * len(r.headings))
 
 
 def render(text: str, files: FileLinks | None = None) -> Rendered:

@@ -3,6 +3,7 @@ commands (each registers itself with `init_app`), template helpers and error pag
 
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 from flask import Flask, current_app, flash, redirect, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
@@ -20,7 +22,7 @@ from app.directory import views as directory_views
 from app.documents import views as document_views
 from app.errors import TebikiError
 from app.events import commands as event_commands
-from app.extensions import csrf, db, login_manager, migrate
+from app.extensions import csrf, db, login_manager
 from app.handover import commands as handover_commands
 from app.handover import panels as handover_panels
 from app.handover import permissions as handover_rules
@@ -53,6 +55,7 @@ from app.rulings import panels as ruling_panels
 from app.rulings import permissions as ruling_rules
 from app.rulings import views as ruling_views
 from app.rulings.models import InquiryStatus
+from app.search import analysis
 from app.search import commands as search_commands
 from app.search import views as search_views
 from app.usage import services as usage
@@ -110,11 +113,38 @@ def nav_items() -> list[NavItem]:
             and (not item.permission or permissions.can(user, item.permission))]
 
 
+def nav_menu(unread: int, testids: bool = False) -> Markup:
+    """The main menu as HTML. The same user on the same page gets the same menu, so it is made
+    once per (items, page, badge) in each worker rather than by a template loop on every view."""
+    return _menu(tuple(nav_items()), request.endpoint, unread, testids, request.script_root)
+
+
+@functools.lru_cache(maxsize=1024)
+def _menu(items: tuple[NavItem, ...], endpoint: str | None, unread: int, testids: bool, _root: str) -> Markup:
+    out = ["<ul>"]
+    for item in items:
+        current = ' aria-current="page"' if item.is_current(endpoint) else ""
+        badge = ""
+        if item.endpoint == "notices.inbox" and unread:
+            testid = ' data-testid="unread-badge"' if testids else ""
+            badge = f'<span class="nav-badge"{testid} aria-label="未読{unread}件">{unread}</span>'
+        out.append(f'<li><a href="{escape(url_for(item.endpoint))}"{current}>{escape(item.label)}{badge}</a></li>')
+    return Markup("".join(out) + "</ul>")
+
+
 def unread_notices() -> int:
     """The badge on 通知 in the navigation."""
     if not current_user.is_authenticated:
         return 0
     return unread_count(db.session, current_user)
+
+
+def warm_up(app: Flask) -> None:
+    """Make now what every worker would otherwise make for itself on its first requests: the
+    compiled templates and the search analyser's dictionary (app/gunicorn_conf.py)."""
+    for name in app.jinja_env.list_templates(extensions=("html", "txt")):
+        app.jinja_env.get_template(name)
+    analysis.load_dictionary()
 
 
 def init_app(app: Flask) -> None:
@@ -123,8 +153,12 @@ def init_app(app: Flask) -> None:
     app.request_class = TebikiRequest
     app.url_map.converters["int"] = BoundedIntConverter
     db.init_app(app)
-    # render_as_batch: SQLite cannot ALTER most things; batch mode recreates the table.
-    migrate.init_app(app, db, directory=str(PACKAGE_DIR / "migrations"), render_as_batch=True)
+    if app.config["DB_COMMANDS"]:
+        # Alembic (~11 MB) is for `flask db …`; a web worker (app/wsgi.py) never migrates.
+        from flask_migrate import Migrate
+
+        # render_as_batch: SQLite cannot ALTER most things; batch mode recreates the table.
+        Migrate(app, db, directory=str(PACKAGE_DIR / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     login_manager.init_app(app)
     usage.init_app(app)  # after_request runs in reverse: the counts are written after the commit
@@ -147,7 +181,7 @@ def init_app(app: Flask) -> None:
                                                                 if not isinstance(i, dict) else i.get(attr))]
     app.jinja_env.globals.update(can=lambda action, obj=None: permissions.can(current_user._get_current_object(),
                                                                               action, obj),
-                                 nav_items=nav_items, page_url=page_url, unread_notices=unread_notices,
+                                 nav_menu=nav_menu, page_url=page_url, unread_notices=unread_notices,
                                  audit_labels=audit.ACTION_LABELS,
                                  # The state vocabularies, so templates compare with names, not raw strings.
                                  RevisionState=RevisionState, InquiryStatus=InquiryStatus,

@@ -17,4 +17,4 @@ if not os.environ.get("SECRET_KEY") and os.environ.get("TEBIKI_SINGLE_HOST") != 
         "1台だけのお試し運用の場合は TEBIKI_SINGLE_HOST=1 を設定すると、instance/secret_key を自動で作成して使います。\n")
     sys.exit(4)
 
-app = create_app()
+app = create_app({"DB_COMMANDS": False})  # migrations are their own step (`make migrate`)

@@ -9,6 +9,7 @@ Reports the server CPU per request (the workers' user + system time, from /proc,
 requests served), requests per second, latency, and each worker's RSS and PSS after all that.
 
     .venv/bin/python bench/pageview_bench.py [--manuals 2000] [--database-url postgresql+psycopg://…]
+        [--instance /tmp/tebiki-bench-pageview-…]   (measure again on an instance made before: SQLite only)
 """
 
 from __future__ import annotations
@@ -46,6 +47,19 @@ def memory(pid: int) -> tuple[float, float]:
     rss = int(re.search(r"^Rss:\s+(\d+)", text, re.M).group(1))  # type: ignore[union-attr]
     pss = int(re.search(r"^Pss:\s+(\d+)", text, re.M).group(1))  # type: ignore[union-attr]
     return rss / 1024, pss / 1024
+
+
+def where(pid: int, top: int = 6) -> str:
+    """The mappings holding most of a process's PSS (what its memory is)."""
+    pss: dict[str, float] = {}
+    name = "[anon]"
+    for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
+        if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", line):
+            parts = line.split(maxsplit=5)
+            name = Path(parts[5]).name if len(parts) > 5 and parts[5].startswith("/") else (parts[5] if len(parts) > 5 else "[anon]")
+        elif line.startswith("Pss:"):
+            pss[name] = pss.get(name, 0.0) + int(line.split()[1]) / 1024
+    return ", ".join(f"{k} {v:.1f}" for k, v in sorted(pss.items(), key=lambda kv: -kv[1])[:top])
 
 
 def workers(master: int) -> list[int]:
@@ -89,18 +103,32 @@ def measure(label: str, master: int, session: requests.Session, base: str, paths
     wall = time.perf_counter() - t
     cpu = sum(cpu_seconds(p) for p in pids) - before
     p95 = lat[int(0.95 * len(lat)) - 1]
+    pss = "/".join(f"{memory(p)[1]:.0f}" for p in pids)
     print(f"{label:<36} n={len(paths):<5} CPU {cpu * 1000 / len(paths):6.2f} ms/req   {len(paths) / wall:7.1f} req/s"
-          f"   p50 {statistics.median(lat):6.1f} ms   p95 {p95:6.1f} ms")
+          f"   p50 {statistics.median(lat):6.1f} ms   p95 {p95:6.1f} ms   worker PSS after {pss} MB")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--manuals", type=int, default=2000)
     ap.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"))
+    ap.add_argument("--instance", type=Path, help="an instance this script made before (SQLite)")
+    ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args()
+    rng = random.Random(7)
+    if args.instance:
+        root = args.instance
+        env = {**os.environ, "DATABASE_URL": f"sqlite:///{root / 'bench.db'}", "TEBIKI_INSTANCE": str(root / "instance"),
+               "MANUALS_REPO": str(root / "repo"), "SEARCH_INDEX_DIR": str(root / "instance" / "index"),
+               "SEARCH_BACKEND": "fts", "SECRET_KEY": "bench-secret", "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"}
+    else:
+        env = build(args, rng)
+    serve(args, env, rng)
+
+
+def build(args: argparse.Namespace, rng: random.Random) -> dict[str, str]:
     if args.database_url:
         os.environ["BENCH_DATABASE_URL"] = args.database_url
-    rng = random.Random(7)
     app, root = make_app("pageview")
     from app.extensions import db
     from app.manuals.importer import import_documents
@@ -127,9 +155,13 @@ def main() -> None:
                "TEBIKI_INSTANCE": app.config["INSTANCE_DIR"], "MANUALS_REPO": app.config["MANUALS_REPO"],
                "SEARCH_INDEX_DIR": app.config["SEARCH_INDEX_DIR"], "SEARCH_BACKEND": app.config["SEARCH_BACKEND"],
                "SECRET_KEY": "bench-secret", "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"}
+    return env
+
+
+def serve(args: argparse.Namespace, env: dict[str, str], rng: random.Random) -> None:
     port = 18000 + rng.randrange(1000)
     base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([str(BIN / "gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}", "app.wsgi:app"],
+    server = subprocess.Popen([str(BIN / "gunicorn"), "-c", "python:app.gunicorn_conf", "--workers", str(args.workers), "--bind", f"127.0.0.1:{port}", "app.wsgi:app"],
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         for _ in range(300):
@@ -142,6 +174,7 @@ def main() -> None:
         html = s.get(base + "/login").text
         token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)  # type: ignore[union-attr]
         s.post(base + "/login", data={"login": "aoba.tanto", "password": "tebiki-demo", "csrf_token": token})
+        print("worker PSS after start: " + "/".join(f"{memory(p)[1]:.0f}" for p in workers(server.pid)) + " MB")
         run(s, base, ["/dashboard", "/manuals/bench-0000", "/search?q=受付"] * 4)  # warm both workers
         slugs = [f"/manuals/bench-{i:04d}" for i in range(args.manuals)]
         rng.shuffle(slugs)
@@ -151,9 +184,13 @@ def main() -> None:
         queries = [c["query"] for c in json.loads((Path(__file__).parent / "search_queries.json").read_text())]
         measure("search (the query mix)", server.pid, s, base,
                 [f"/search?q={requests.utils.quote(q)}" for q in queries] * 3)
+        total = 0.0
         for pid in workers(server.pid):
             rss, pss = memory(pid)
-            print(f"worker {pid}: RSS {rss:6.1f} MB   PSS {pss:6.1f} MB")
+            total += pss
+            print(f"worker {pid}: RSS {rss:6.1f} MB   PSS {pss:6.1f} MB   ({where(pid)})")
+        rss, pss = memory(server.pid)
+        print(f"master {server.pid}: RSS {rss:6.1f} MB   PSS {pss:6.1f} MB   (all processes together: PSS {total + pss:.1f} MB)")
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -4,11 +4,13 @@ queries (short keywords, several words, sentences).
 
     .venv/bin/python bench/search_bench.py [--manuals 2000] [--rulings 20000] [--backend fts|whoosh|postgres]
         [--database-url postgresql+psycopg://…]   (its schema is dropped: a database of its own)
+        [--reuse /tmp/tebiki-bench-search-…]   (query again an instance made before: no generation)
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sys
 import time
@@ -54,10 +56,22 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--backend", choices=["fts", "fts5", "whoosh", "postgres"], default="fts")
     ap.add_argument("--database-url", default=None, help="PostgreSQL URL for the data (and the postgres index)")
+    ap.add_argument("--reuse", type=Path, help="the folder of an instance this script made before (same database)")
     args = ap.parse_args()
     args.backend = bench_backend(args.backend, args.database_url)
     rng = random.Random(7)
+    if args.reuse:
+        from app import create_app
+
+        root = args.reuse
+        url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{root / 'bench.db'}"
+        app = create_app({"SQLALCHEMY_DATABASE_URI": url, "INSTANCE_DIR": str(root / "instance"),
+                          "MANUALS_REPO": str(root / "repo"), "SEARCH_INDEX_DIR": str(root / "instance" / "index"),
+                          "SEARCH_BACKEND": args.backend})
+        run_queries(app, args)
+        return
     app, root = make_app("search", SEARCH_BACKEND=args.backend)
+    print(f"instance: {root}")
     from app.extensions import db
     from app.manuals.importer import import_documents
     from app.org.models import Unit
@@ -101,7 +115,15 @@ def main() -> None:
         size = index_size(app)
         print(f"[{args.backend}] full reindex: {build:.1f} s for {counts['manual_sections']:,} sections + {counts['rulings']:,} rulings;"
               f" index size {size / 1e6:.0f} MB")
+    run_queries(app, args)
 
+
+def run_queries(app, args: argparse.Namespace) -> None:  # type: ignore[no-untyped-def]
+    from app.extensions import db
+    from app.search import services as search
+
+    rng = random.Random(11)  # the same query mix whether the instance is new or reused
+    with app.app_context():
         short = [rng.choice(SUBJECTS) for _ in range(60)] + [rng.choice(DOCUMENTS) for _ in range(20)] + ["課", "届"] * 5
         several = [f"{rng.choice(SUBJECTS)} {rng.choice(ACTIONS)} {rng.choice(DOCUMENTS)}" for _ in range(50)]
         sentences = [ruling_text(rng)[0] for _ in range(args.queries - len(short) - len(several))]

@@ -67,7 +67,7 @@ def servers(app: Flask, count: int = 2, log_dir: Path | None = None, envs: list[
             port = free_port()
             log = log_dir / f"server-{i}-{port}.log"
             proc = subprocess.Popen(
-                [str(BIN / "gunicorn"), "--workers", "1", "--bind", f"127.0.0.1:{port}", "--timeout", "120",
+                [str(BIN / "gunicorn"), "-c", "python:app.gunicorn_conf", "--workers", "1", "--bind", f"127.0.0.1:{port}", "--timeout", "120",
                  "app.wsgi:app"],
                 env=environment, stdout=log.open("w"), stderr=subprocess.STDOUT, text=True)
             started.append(Server(f"http://127.0.0.1:{port}", proc, log))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 APP = Path(__file__).resolve().parents[1] / "app"
 # The web assembly and the shared command line sit on top: only they may import views.
-TOP = {"app", "app.web", "app.wsgi", "app.cli"}
+TOP = {"app", "app.web", "app.wsgi", "app.cli", "app.gunicorn_conf"}
 MAX_LINES = 420
 
 

@@ -19,6 +19,7 @@ from urllib.parse import quote, unquote
 
 from flask import has_request_context, request
 
+from app.cache import BoundedCache
 from app.documents import files
 from app.gitstore import GitStore, store
 from app.markdown import FileLinks
@@ -74,13 +75,24 @@ def clean_name(filename: str, kind: files.Kind) -> str:
     return stem + kind.extension
 
 
+# A commit named by its full id never changes: its listing is kept (bounded), not asked of git again.
+_LISTINGS: BoundedCache[tuple[Attachment, ...]] = BoundedCache(2 * 1024 * 1024, lambda found: 100 + 200 * len(found))
+FULL_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+
+
 def list_files(commit: str | None, slug: str, gs: GitStore | None = None) -> list[Attachment]:
     """The files of the version (or draft) at `commit`, by name."""
     if not commit:
         return []
+    if FULL_ID.fullmatch(commit) and gs is None:
+        return list(_LISTINGS.get((commit, slug), lambda: tuple(_list_files(commit, slug, store()))))
+    return _list_files(commit, slug, gs or store())
+
+
+def _list_files(commit: str, slug: str, gs: GitStore) -> list[Attachment]:
     prefix = folder(slug) + "/"
     out = []
-    for path, (blob, size) in (gs or store()).tree_entries(commit, folder(slug)).items():
+    for path, (blob, size) in gs.tree_entries(commit, folder(slug)).items():
         name = path.removeprefix(prefix)
         kind = kind_of(name)
         if kind is not None and "/" not in name:

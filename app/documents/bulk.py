@@ -21,7 +21,6 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from app.documents import attachments, files
-from app.documents.word_in import docx_to_markdown
 from app.errors import ValidationError
 from app.manuals.document import parse
 from app.manuals.importer import import_documents, read_markdown_files
@@ -92,6 +91,8 @@ def read_docx_manual(path: Path, stage: ImageStage) -> DocxManual:
     except ValidationError as err:
         problems.append(err.message)
     try:
+        from app.documents.word_in import docx_to_markdown  # mammoth loads where Word is read
+
         result = docx_to_markdown(path.read_bytes(), filename=path.name, limits=BULK_LIMITS)
     except ValidationError as err:
         problems += [err.message, *err.details]

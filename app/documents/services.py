@@ -6,12 +6,12 @@ from __future__ import annotations
 import base64
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
 from app.documents import attachments, files
 from app.documents.model import Approval, CompareExport, ManualExport
-from app.documents.word_in import WordResult, docx_to_markdown
 from app.errors import Conflict, NotFound
 from app.gitstore import store
 from app.manuals import diff
@@ -22,6 +22,9 @@ from app.org.models import User
 from app.org.permissions import require, require_visible
 from app.revisions import base, lists
 from app.wareki import wareki, wareki_datetime
+
+if TYPE_CHECKING:
+    from app.documents.word_in import WordResult
 
 FORMATS = {
     "docx": files.DOCX.mimetype,
@@ -122,6 +125,8 @@ def _check_may_import(session: Session, user: User, revision_id: int | None) -> 
 def preview_word(session: Session, user: User, filename: str, data: bytes, *, revision_id: int | None = None,
                  limits: files.Limits = files.DEFAULT_LIMITS) -> WordPreview:
     _check_may_import(session, user, revision_id)
+    from app.documents.word_in import docx_to_markdown  # mammoth loads where Word is read
+
     result = docx_to_markdown(data, filename=filename, limits=limits)
     html = render(result.markdown).html
     # The review shows the extracted images from data: URLs (allowed by the CSP); the draft keeps

@@ -12,7 +12,7 @@ from flask import Blueprint, Flask, Response, current_app, render_template, requ
 from flask_login import current_user
 from sqlalchemy import select
 
-from app.documents import attaching, attachments, files, pdf, word_out
+from app.documents import attaching, attachments, files
 from app.documents import services as docs
 from app.errors import NotFound, ValidationError
 from app.extensions import db
@@ -30,7 +30,16 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
 
 login_required_for(bp)
-bp.add_app_template_filter(pdf.offline_images, "offline_images")
+
+# The engines (WeasyPrint, python-docx: ~25 MB with their fonts and XML libraries) are imported
+# where a file is made, so a worker that only shows pages never holds them.
+
+
+@bp.app_template_filter("offline_images")
+def offline_images(html: str, images: dict[str, str] | None = None) -> str:
+    from app.documents import pdf
+
+    return pdf.offline_images(html, images)
 
 FMT = "<any(docx, pdf):fmt>"
 
@@ -49,6 +58,8 @@ def _send(data: bytes, fmt: str, name: str, ascii_name: str):  # type: ignore[no
 
 @bp.get(f"/manuals/<slug>/v/<int:number>.{FMT}")
 def manual(slug: str, number: int, fmt: str):  # type: ignore[no-untyped-def]
+    from app.documents import pdf, word_out
+
     m = docs.manual_export(db.session, current_user, slug, number)
     name = docs.download_name(m.title, f"第{m.version}版", ext=fmt)
     ascii_name = f"{slug}-v{m.version}"
@@ -58,6 +69,8 @@ def manual(slug: str, number: int, fmt: str):  # type: ignore[no-untyped-def]
 
 
 def _compare(c, fmt: str, ascii_name: str):  # type: ignore[no-untyped-def]
+    from app.documents import pdf, word_out
+
     name = docs.download_name(c.title, "新旧対照表", c.versions.replace(" → ", "-").split("「")[0].strip(), ext=fmt)
     if fmt == "docx":
         return _send(word_out.compare_docx(c), fmt, name, ascii_name)
@@ -79,6 +92,8 @@ def revision_compare(revision_id: int, fmt: str):  # type: ignore[no-untyped-def
 
 @bp.get(f"/handovers/<int:handover_id>.{FMT}")
 def handover(handover_id: int, fmt: str):  # type: ignore[no-untyped-def]
+    from app.documents import pdf, word_out
+
     h = handovers.get_handover(db.session, current_user, handover_id)
     name = docs.download_name("事務引継書", h.unit.name, h.user.name, ext=fmt)
     if fmt == "docx":
@@ -199,12 +214,6 @@ def word_files(revision_id: int):  # type: ignore[no-untyped-def]
 @bp.app_template_global()
 def draft_files(revision) -> list[attachments.Attachment]:  # type: ignore[no-untyped-def]
     return attachments.list_files(revision.head_commit or None, revision.manual.slug) if revision else []
-
-
-@bp.app_template_global()
-def version_forms(manual, version) -> list[attachments.Attachment]:  # type: ignore[no-untyped-def]
-    """The 様式 of a version (the manual page's list)."""
-    return attachments.forms_of(attachments.list_files(version.commit_sha, manual.slug))
 
 
 @bp.app_template_global()

@@ -1,11 +1,12 @@
-"""A version's HTML, rendered once and kept on disk for every worker.
+"""A version's page, made once and kept on disk for every worker.
 
-A version's text is a git blob (content addressed), so its HTML never changes while the renderer
-does not: it is stored under INSTANCE_DIR/rendered/ named by blob and renderer, written when the
-version is published (an outbox consumer) or first shown. A worker then reads a small file instead
-of parsing Markdown again; its own memory keeps only a bounded number (app/cache.py), so memory
-does not grow with the number of distinct pages served. The files are derived: deleting the
-directory loses nothing.
+A published version never changes (its commit holds its text and its files), so what its page
+shows of it — the front matter, the HTML, the headings, the list of its files — is made once per
+(version, renderer) and stored under INSTANCE_DIR/rendered/ as one small file, written when the
+version is published (an outbox consumer) or first shown. A page view then reads that file: no
+git process, no YAML, no Markdown. A worker's memory keeps only a bounded number of them
+(app/cache.py), so it does not grow with the number of distinct pages served. The files are
+derived: deleting the directory loses nothing.
 """
 
 from __future__ import annotations
@@ -15,17 +16,23 @@ import json
 import logging
 import os
 import tempfile
+from dataclasses import asdict, dataclass, replace
+from datetime import date
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from flask import current_app
+from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import events, markdown
+from app.cache import BoundedCache
 from app.documents import attachments
+from app.documents.attachments import Attachment
 from app.gitstore import store
-from app.manuals.document import parse
+from app.manuals.document import ManualDoc, parse
 from app.manuals.models import Manual, ManualVersion
 from app.markdown import FileLinks, Heading, Rendered, render
 
@@ -35,29 +42,82 @@ log = logging.getLogger(__name__)
 RENDERER = hashlib.blake2b(Path(markdown.__file__).read_bytes(), digest_size=6).hexdigest()
 
 
-def _path(blob_sha: str, files: FileLinks | None = None) -> Path:
-    # Two versions can share a text and differ in their files (app/documents/attachments.py).
-    extra = "-" + hashlib.blake2b(repr(files).encode("utf-8"), digest_size=8).hexdigest() if files else ""
-    return Path(current_app.config["INSTANCE_DIR"]) / "rendered" / blob_sha[:2] / f"{blob_sha}-{RENDERER}{extra}.json"
-
-
 def version_links(manual: Manual, version: ManualVersion) -> FileLinks:
     """files/… in a version's text point at that version's files (permalinks), with type and size."""
     found = attachments.list_files(version.commit_sha, manual.slug)
     return attachments.links(found, attachments.version_url(manual.slug, version.number))
 
 
-def rendered(blob_sha: str, body: str, files: FileLinks | None = None) -> Rendered:
-    """The HTML of a version's body: from its file when made before, else rendered and kept."""
-    path = _path(blob_sha, files)
+@dataclass(frozen=True)
+class Page:
+    """What a version's page shows of the version itself (the front matter without the body)."""
+
+    doc: ManualDoc
+    rendered: Rendered
+    files: tuple[Attachment, ...]
+    toc: tuple[tuple[str, str], ...] = ()  # per entry: its link, and the end of its 照会 link (toc_parts)
+
+    @property
+    def forms(self) -> list[Attachment]:
+        return attachments.forms_of(list(self.files))
+
+    def toc_html(self, ask_url: str | None) -> Markup:
+        """The table of contents; with `ask_url`, each entry links to an inquiry about that section.
+        Made from strings kept with the page: a long manual's TOC costs no template loop per view."""
+        ask = f' <a class="toc-ask" href="{escape(ask_url)}' if ask_url else ""
+        return Markup("<ol>" + "".join(item + (ask + suffix if ask else "") + "</li>" for item, suffix in self.toc)
+                      + "</ol>")
+
+
+def toc_parts(rendered: Rendered) -> tuple[tuple[str, str], ...]:
+    return tuple((f'<li class="toc-{h.level}"><a href="#{escape(h.anchor)}">{escape(h.text)}</a>',
+                  f'&amp;anchor={escape(quote(h.anchor))}" title="この節について照会">照会</a>')
+                 for h in rendered.toc)
+
+
+# Bounded per process; the files on disk serve every worker and every restart.
+_PAGES: BoundedCache[Page] = BoundedCache(4 * 1024 * 1024, lambda p: 2 * len(p.rendered.html) + 200 * len(p.rendered.headings))
+
+
+def page(manual: Manual, version: ManualVersion) -> Page:
+    """The version's page data: from memory, else its file, else made from git and kept."""
+    base_url = attachments.version_url(manual.slug, version.number)
+    key = f"{version.commit_sha}-{hashlib.blake2b(base_url.encode('utf-8'), digest_size=8).hexdigest()}-{RENDERER}"
+    return _PAGES.get(key, lambda: _page_file(key, manual, version, base_url))
+
+
+def _page_file(key: str, manual: Manual, version: ManualVersion, base_url: str) -> Page:
+    path = Path(current_app.config["INSTANCE_DIR"]) / "rendered" / key[:2] / f"page-{key}.json"
     try:
-        data = json.loads(path.read_bytes())
-        return Rendered(data["html"], tuple(Heading(*h) for h in data["headings"]))
+        return _decode(json.loads(path.read_bytes()))
     except (OSError, ValueError, KeyError, TypeError):
         pass  # not made yet (or unreadable: made again)
-    result = render(body, files)
-    _write(path, {"html": result.html, "headings": [[h.level, h.text, h.anchor] for h in result.headings]})
-    return result
+    doc = parse(store().read_blob(version.blob_sha))
+    found = tuple(attachments.list_files(version.commit_sha, manual.slug))
+    html = render(doc.body, attachments.links(list(found), base_url))
+    made = Page(replace(doc, body=""), html, found, toc_parts(html))
+    _write(path, _encode(made))
+    return made
+
+
+def _encode(p: Page) -> dict[str, Any]:
+    doc = {k: v.isoformat() if isinstance(v, date) else v for k, v in asdict(p.doc).items()}
+    return {"doc": doc, "html": p.rendered.html, "headings": [[h.level, h.text, h.anchor] for h in p.rendered.headings],
+            "files": [[a.name, a.size, a.blob] for a in p.files], "toc": [list(t) for t in p.toc]}
+
+
+def _decode(data: dict[str, Any]) -> Page:
+    doc = dict(data["doc"])
+    for name in ("effective", "obsolete"):
+        doc[name] = date.fromisoformat(doc[name]) if doc[name] else None
+    found = []
+    for name, size, blob in data["files"]:
+        kind = attachments.kind_of(name)
+        if kind is None:
+            raise ValueError(name)
+        found.append(Attachment(name, kind, size, blob))
+    return Page(ManualDoc(**doc), Rendered(data["html"], tuple(Heading(*h) for h in data["headings"])), tuple(found),
+                tuple((item, suffix) for item, suffix in data["toc"]))
 
 
 def _write(path: Path, data: dict[str, Any]) -> None:
@@ -82,10 +142,7 @@ def _on_manuals_imported(session: Session, data: dict[str, Any]) -> None:
 
 
 def _prerender(session: Session, manual_ids: list[int]) -> None:
-    gs = store()
     rows = session.execute(select(Manual, ManualVersion).join(ManualVersion, ManualVersion.manual_id == Manual.id)
                            .where(Manual.id.in_(manual_ids), ManualVersion.number == Manual.current_version))
     for manual, version in rows:
-        links = version_links(manual, version)
-        if not _path(version.blob_sha, links).exists():
-            rendered(version.blob_sha, parse(gs.read_blob(version.blob_sha)).body, links)
+        page(manual, version)

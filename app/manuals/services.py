@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
+from markupsafe import Markup
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from app.cache import BoundedCache
 from app.documents import attachments
 from app.errors import NotFound
 from app.gitstore import store
@@ -96,22 +97,41 @@ STATUS_LABELS = {"in_force": "施行中", "scheduled": "施行予定", "old": "�
 
 def standing(session: Session, manual: Manual, day: date | None = None) -> Standing:
     day = day or today_jst()
-    in_force = as_of(session, manual, day)
-    later = select(ManualVersion).where(ManualVersion.manual_id == manual.id)
-    if in_force is not None:
-        later = later.where(ManualVersion.number > in_force.number)
-    scheduled = list(session.scalars(later.order_by(ManualVersion.number)))
-    return Standing(in_force, scheduled[-1] if scheduled else None, day, scheduled[0] if scheduled else None)
+    # One query: a manual has few versions, and the page needs the one in force and those after it.
+    versions = list(session.scalars(select(ManualVersion).where(ManualVersion.manual_id == manual.id)
+                                    .order_by(ManualVersion.number.desc())))
+    in_force = _in_force(versions, day)
+    later = [v for v in reversed(versions) if in_force is None or v.number > in_force.number]
+    return Standing(in_force, later[-1] if later else None, day, later[0] if later else None)
 
 
 @dataclass
 class VersionView:
     manual: Manual
     version: ManualVersion
-    doc: ManualDoc
+    doc: ManualDoc  # the front matter (the body is in `text`)
     rendered: Rendered
-    text: str
     standing: Standing | None = None
+    files: tuple[attachments.Attachment, ...] = ()
+    page: rendering.Page | None = None
+
+    def toc_html(self, ask_url: str | None) -> Markup:
+        page = self.page or rendering.Page(self.doc, self.rendered, self.files, rendering.toc_parts(self.rendered))
+        return page.toc_html(ask_url)
+
+    @functools.cached_property
+    def text(self) -> str:
+        """The version's file as kept in git (read only when a page needs it)."""
+        return store().read_blob(self.version.blob_sha)
+
+    @functools.cached_property
+    def body(self) -> str:
+        return parse(self.text).body
+
+    @property
+    def forms(self) -> list[attachments.Attachment]:
+        """The version's 様式 (the page's list)."""
+        return attachments.forms_of(list(self.files))
 
     @property
     def status(self) -> str:
@@ -132,24 +152,11 @@ def get_version(session: Session, manual: Manual, number: int | None = None) -> 
     return version
 
 
-# A blob is content addressed: its parsed front matter and its HTML never change (bounded per process).
-_READ: BoundedCache[tuple[str, ManualDoc, Rendered]] = BoundedCache(
-    16 * 1024 * 1024, lambda r: 2 * len(r[0]) + 2 * len(r[2].html))
-
-
-def _read_blob(blob_sha: str, manual: Manual, version: ManualVersion) -> tuple[str, ManualDoc, Rendered]:
-    text = store().read_blob(blob_sha)
-    doc = parse(text)
-    return text, doc, rendering.rendered(blob_sha, doc.body, rendering.version_links(manual, version))
-
-
 def read_version(manual: Manual, version: ManualVersion, standing: Standing | None = None) -> VersionView:
-    # Keyed by the commit too: two versions can share a text and differ in their files.
-    text, doc, rendered = _READ.get(f"{version.blob_sha}:{version.commit_sha}:{attachments.version_url('', 0)}",
-                                    lambda: _read_blob(version.blob_sha, manual, version))
+    page = rendering.page(manual, version)
     # The page gets its own copy of the front matter (the cached one is shared by every request).
-    return VersionView(manual, version, dataclasses.replace(doc, targets=list(doc.targets), tags=list(doc.tags)), rendered,
-                       text, standing)
+    doc = dataclasses.replace(page.doc, targets=list(page.doc.targets), tags=list(page.doc.tags))
+    return VersionView(manual, version, doc, page.rendered, standing, page.files, page)
 
 
 def versions_query(manual: Manual) -> Select:
@@ -162,18 +169,24 @@ def versions(session: Session, manual: Manual) -> list[ManualVersion]:
 
 def as_of(session: Session, manual: Manual, day: date) -> ManualVersion | None:
     """The version in force on `day`: published by the end of that day and already effective."""
+    return _in_force(list(session.scalars(versions_query(manual))), day)
+
+
+def _in_force(versions: list[ManualVersion], day: date) -> ManualVersion | None:
+    """Of `versions` (newest first), the one in force on `day`. An abolition in force is the
+    answer (the manual was abolished by then); a version published after the day never is."""
     end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=JST)
-    stmt = (select(ManualVersion).where(ManualVersion.manual_id == manual.id, ManualVersion.published_at < end)
-            .order_by(ManualVersion.number.desc()))
-    candidates = list(session.scalars(stmt))
-    for v in candidates:
-        if v.kind == "obsolete":
-            if v.effective_date is None or v.effective_date <= day:
-                return v  # abolished by then: the abolition is the answer
+    for v in versions:
+        if _aware(v.published_at) >= end:
             continue
         if v.effective_date is None or v.effective_date <= day:
             return v
     return None
+
+
+def _aware(at: datetime) -> datetime:
+    # Read back aware (UTCDateTime); one set in this session may still be naive UTC.
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def compare_versions(session: Session, manual: Manual, new_number: int, old_number: int | None

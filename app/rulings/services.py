@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from app import audit, events, guard
 from app.errors import Conflict, NotFound, PermissionDenied, ValidationError
@@ -269,7 +269,9 @@ def rulings_query(*, manual_id: int | None = None, owner_unit_id: int | None = N
 
 
 def rulings_for_manual(session: Session, manual: Manual) -> list[Inquiry]:
-    return list(session.scalars(rulings_query(manual_id=manual.id, sort="number")))
+    # The manual's page lists them by their own columns: no joined manual, units and people per row
+    # (a relation used later still loads, one query when asked).
+    return list(session.scalars(rulings_query(manual_id=manual.id, sort="number").options(lazyload("*"))))
 
 
 def flagged(session: Session, user: User) -> list[Inquiry]:

@@ -73,7 +73,7 @@ def new():  # type: ignore[no-untyped-def]
         standing = manuals.standing(db.session, manual)
         view = manuals.read_version(manual, standing.shown or manuals.get_version(db.session, manual), standing)
         form.anchor.choices = [SelectChoice("", "マニュアル全体")] + [
-            SelectChoice(s.anchor, s.heading) for s in split_sections(view.doc.body) if s.anchor]
+            SelectChoice(s.anchor, s.heading) for s in split_sections(view.body) if s.anchor]
         form.manual.data = manual.slug
         if request.method == "GET":
             form.anchor.data = request.args.get("anchor", "")

@@ -78,6 +78,12 @@ def _tokenizer():  # type: ignore[no-untyped-def]
     return tok
 
 
+def load_dictionary() -> None:
+    """Load the dictionary now rather than at the first search (a server's master, once for all
+    the workers it forks: app/gunicorn_conf.py)."""
+    _tokenizer()
+
+
 def normalize(text: str) -> str:
     text = unicodedata.normalize("NFKC", text)
     table = _table
