@@ -1,18 +1,20 @@
 """The search index in PostgreSQL itself (`SEARCH_BACKEND=postgres`, the default on PostgreSQL).
 
 Same interface and same document model as `FtsIndex` (backend.py): one row per manual section or
-ruling, fed with the same Sudachi terms (`analysis.index_text`), stored as text; PostgreSQL builds
-the weighted tsvector from them (title A, heading B, body C, 'simple' configuration) and a GIN
-index finds the candidates. Why in the database: every host sees one index at once, and the index
-is written in the caller's transaction (the outbox consumer's, or the command's), so it commits or
-rolls back with the work that changed it — nothing is committed here.
+ruling, fed with the same Sudachi terms (`analysis.index_text`), stored as text. Why in the
+database: every host sees one index at once, and the index is written in the caller's transaction
+(the outbox consumer's, or the command's), so it commits or rolls back with the work that changed
+it — nothing is committed here.
 
-Ranking is FTS5's bm25 (k1 1.2, b 0.75, the field weights of backend.WEIGHTS), computed in SQL:
-the weighted term frequency of each query term is `ts_rank_cd` of a one-term query with the weights
-{A, B, C} scaled to ≤ 1 (for one term, cover density is the sum of the weights of its positions);
-document frequencies and corpus totals come from tables kept in step with every write, like
-FTS5's term_df. Writers take one transaction-level advisory lock, so two hosts indexing at the same
-time queue instead of dead-locking on the shared term counts.
+Ranking is FTS5's bm25 (k1 1.2, b 0.75, the field weights of backend.WEIGHTS), computed in SQL from
+a postings table (migration 0019): one row per (term, document) with the term's weighted frequency
+(8 per occurrence in the title, 4 in a heading, 1 in the text) and the document's length, made by
+PostgreSQL's 'simple' parser from the stored terms in the same statement that writes the document.
+A query reads only its terms' entries from one covering index: documents with every term are
+found by joining those entries on the document id, any-term queries by adding them up. Document
+frequencies and corpus totals come from tables kept in step with every write, like FTS5's term_df.
+Writers take one transaction-level advisory lock, so two hosts indexing at the same time queue
+instead of dead-locking on the shared term counts.
 """
 
 from __future__ import annotations
@@ -28,21 +30,22 @@ from sqlalchemy.orm import Session
 from app import faults
 from app.search.backend import ALL_TERMS_MAX, WEIGHTS, Hit, IndexDoc, Query, plan_terms
 
-TABLES = ("search_docs", "search_terms", "search_stats")
+TABLES = ("search_postings", "search_docs", "search_terms", "search_stats")  # emptied in this order
 LOCK_KEY = 727071  # migrations use 727070
 K1, B = 1.2, 0.75
-# ts_rank_cd weights are {D, C, B, A} and at most 1: the field weights scaled by the largest.
-_SCALE = max(WEIGHTS)
-RANK_WEIGHTS = f"{{0.1,{WEIGHTS[2] / _SCALE},{WEIGHTS[1] / _SCALE},{WEIGHTS[0] / _SCALE}}}"
 FACET_ROWS = 2000
+# Up to this many terms, documents with every term are found by joining their postings on the
+# document id; longer queries add them up and keep the documents that have them all.
+JOIN_TERMS_MAX = 4
+# The postings of the documents just written, from their stored terms (weights as backend.WEIGHTS).
+_POSTINGS = (
+    "INSERT INTO search_postings (doc_id, term, wtf, dl, live) SELECT d.id, u.lexeme,"
+    f" (SELECT sum(CASE w WHEN 'A' THEN {WEIGHTS[0]} WHEN 'B' THEN {WEIGHTS[1]} ELSE {WEIGHTS[2]} END)"
+    " FROM unnest(u.weights) w), d.doclen, NOT d.obsolete FROM search_docs d,"
+    " unnest(setweight(to_tsvector('simple', d.title_terms), 'A') || setweight(to_tsvector('simple', d.heading_terms), 'B')"
+    " || setweight(to_tsvector('simple', d.body_terms), 'C')) u WHERE d.key = ANY(:keys)")
 _COLUMNS = ("d.key, d.kind, d.ref, d.anchor, d.title, d.heading, d.owner, d.tags, d.ward, d.body, d.title_terms,"
             " d.heading_terms, d.body_terms")
-
-
-def tsquery_term(term: str, prefix: bool = False) -> str:
-    """One term as to_tsquery input: quoted, so the parser never reads operators in it."""
-    quoted = "'" + term.replace("\\", "\\\\").replace("'", "''") + "'"
-    return quoted + (":*" if prefix else "")
 
 
 def _like_prefix(prefix: str) -> str:
@@ -96,6 +99,8 @@ class PgIndex:
                        " body, version, title_terms, heading_terms, body_terms, doclen) VALUES (:key, :kind, :ref,"
                        " :anchor, :title, :heading, :owner, :tags, :ward, :obsolete, :body, :version, :tt, :ht, :bt,"
                        " :n)", rows[start:start + 500])
+        for start in range(0, len(rows), 2000):
+            self._exec(_POSTINGS, {"keys": [r["key"] for r in rows[start:start + 2000]]})
         self._apply(delta, counts)
         return len(docs)
 
@@ -174,6 +179,7 @@ class PgIndex:
         return plan_terms(terms, self.term_df(terms), self.stats()[0])
 
     def _filters(self, q: Query, params: dict[str, Any]) -> str:
+        """Conditions on the document (alias d) for the facet filters; "" when there are none."""
         clauses = []
         for name in ("kind", "owner", "ward"):
             value = getattr(q, name)
@@ -183,9 +189,17 @@ class PgIndex:
         if q.tag:
             clauses.append(":f_tag = ANY(d.tags)")
             params["f_tag"] = q.tag
-        if not q.include_obsolete:
-            clauses.append("NOT d.obsolete")
         return "".join(f" AND {c}" for c in clauses)
+
+    @staticmethod
+    def _term_match(alias: str, i: int, q: Query, params: dict[str, Any], term: str) -> str:
+        """The postings of query term i: the term itself, or (a one-character query) every term
+        starting with it — a range in the index's byte order."""
+        params[f"t{i}"] = term.lower()  # as the 'simple' parser stored it
+        if not q.prefix:
+            return f"{alias}.term = :t{i}"
+        params[f"u{i}"] = term.lower() + "\U0010ffff"
+        return f"{alias}.term >= :t{i} AND {alias}.term < :u{i}"
 
     def search(self, q: Query) -> list[Hit]:
         """Top hits by bm25: documents with every (meaningful) term first, then any of them."""
@@ -220,32 +234,51 @@ class PgIndex:
 
     def _ranked(self, q: Query, terms: list[str], op: str, limit: int) -> list[Any]:
         idfs, avgdl = self._idf(terms, q.prefix)
-        params: dict[str, Any] = {"match": f" {op} ".join(tsquery_term(t, q.prefix) for t in terms),
-                                  "w": RANK_WEIGHTS, "avgdl": avgdl, "limit": limit}
-        freqs, score = [], []
-        for i, (term, idf) in enumerate(zip(terms, idfs, strict=True)):
-            params[f"q{i}"] = tsquery_term(term, q.prefix)
+        params: dict[str, Any] = {"k1p": K1 + 1, "c1": K1 * (1 - B), "c2": K1 * B / avgdl, "limit": limit}
+        for i, idf in enumerate(idfs):
             params[f"idf{i}"] = idf
-            freqs.append(f"{_SCALE} * ts_rank_cd(CAST(:w AS float4[]), d.tsv, to_tsquery('simple', :q{i}), 0) AS f{i}")
-            score.append(f":idf{i} * f.f{i} * {K1 + 1} / (f.f{i} + {K1} * ({1 - B} + {B} * d.doclen / :avgdl))")
-        where = self._filters(q, params)
-        sql = (f"WITH top AS (SELECT d.id, {' + '.join(score)} AS score FROM search_docs d"
-               f" CROSS JOIN LATERAL (SELECT {', '.join(freqs)} OFFSET 0) f"  # OFFSET 0: each rank once per row
-               f" WHERE d.tsv @@ to_tsquery('simple', :match){where} ORDER BY score DESC, d.id LIMIT :limit)"
-               f" SELECT {_COLUMNS}, top.score FROM top JOIN search_docs d ON d.id = top.id"
+        docs = self._filters(q, params)
+        live = "" if q.include_obsolete else " AND p0.live"
+        if op == "&" and not q.prefix and len(terms) <= JOIN_TERMS_MAX:
+            # Documents with every term: the terms' postings joined on the document id.
+            joins = "".join(f" JOIN search_postings p{i} ON p{i}.doc_id = p0.doc_id AND"
+                            f" {self._term_match(f'p{i}', i, q, params, t)}" for i, t in enumerate(terms) if i)
+            where = self._term_match("p0", 0, q, params, terms[0])
+            score = " + ".join(_bm25(f"p{i}.wtf", f"p{i}.dl", i) for i in range(len(terms)))
+            docs_join = " JOIN search_docs d ON d.id = p0.doc_id" if docs else ""
+            scoring = (f"SELECT p0.doc_id, {score} AS score FROM search_postings p0{joins}{docs_join}"
+                       f" WHERE {where}{live}{docs}")
+        else:
+            # Any term (or every term of a long query): each term's weighted frequency per document,
+            # then bm25 added up over the terms.
+            parts = []
+            for i, t in enumerate(terms):
+                match = self._term_match("p0", i, q, params, t)
+                docs_join = " JOIN search_docs d ON d.id = p0.doc_id" if docs else ""
+                parts.append(f"SELECT p0.doc_id, {i} AS i, sum(p0.wtf) AS f, max(p0.dl) AS dl FROM search_postings p0"
+                             f"{docs_join} WHERE {match}{live}{docs} GROUP BY p0.doc_id")
+            per_term = " UNION ALL ".join(parts)
+            score = " + ".join(f"CASE f.i WHEN {i} THEN {_bm25('f.f', 'f.dl', i)} ELSE 0 END" for i in range(len(terms)))
+            having = f" HAVING count(*) = {len(terms)}" if op == "&" else ""
+            scoring = f"SELECT f.doc_id, sum({score}) AS score FROM ({per_term}) f GROUP BY f.doc_id{having}"
+        sql = (f"WITH top AS ({scoring} ORDER BY score DESC, 1 LIMIT :limit)"
+               f" SELECT {_COLUMNS}, top.score FROM top JOIN search_docs d ON d.id = top.doc_id"
                " ORDER BY top.score DESC, d.id")
         return list(self._exec(sql, params))
 
     def facets(self, q: Query) -> dict[str, dict[str, int]]:
-        """Counts per kind, owner and tag for the same query without those filters."""
+        """Counts per kind, owner and tag for the same query without those filters (over at most
+        FACET_ROWS of the documents with any of its terms)."""
         if not q.terms:
             return {}
         base = Query(terms=q.terms, prefix=q.prefix, include_obsolete=q.include_obsolete)
-        params: dict[str, Any] = {"match": " | ".join(tsquery_term(t, q.prefix) for t in self.plan(base)),
-                                  "limit": FACET_ROWS}
-        where = self._filters(base, params)
-        rows = self._exec(f"SELECT d.kind, d.owner, d.tags FROM search_docs d"
-                          f" WHERE d.tsv @@ to_tsquery('simple', :match){where} LIMIT :limit", params)
+        params: dict[str, Any] = {"limit": FACET_ROWS}
+        live = "" if base.include_obsolete else " AND p0.live"
+        matched = " UNION ".join(f"SELECT p0.doc_id FROM search_postings p0 WHERE"
+                                 f" {self._term_match('p0', i, base, params, t)}{live}"
+                                 for i, t in enumerate(self.plan(base)))
+        rows = self._exec(f"SELECT d.kind, d.owner, d.tags FROM search_docs d WHERE d.id IN"
+                          f" (SELECT doc_id FROM ({matched}) m LIMIT :limit)", params)
         out: dict[str, dict[str, int]] = {"kind": {}, "owner": {}, "tag": {}}
         for kind, owner, tags in rows:
             out["kind"][kind] = out["kind"].get(kind, 0) + 1
@@ -254,3 +287,10 @@ class PgIndex:
             for t in tags:
                 out["tag"][t] = out["tag"].get(t, 0) + 1
         return out
+
+
+def _bm25(f: str, dl: str, i: int) -> str:
+    """FTS5's bm25 for query term i, from its weighted frequency `f` in a document of length `dl`:
+    idf · f · (k1 + 1) / (f + k1 · (1 − b + b · dl / avgdl)), the constants bound as float8."""
+    return (f"CAST(:idf{i} AS float8) * {f} * CAST(:k1p AS float8)"
+            f" / ({f} + CAST(:c1 AS float8) + CAST(:c2 AS float8) * {dl})")
