@@ -14,7 +14,7 @@ from app.org.models import HQ
 from app.org.structure import SECTION_KINDS
 from app.revisions import drafting, lists
 from app.revisions.models import KIND_LABELS
-from app.rulings.services import rulings_for_manual
+from app.rulings.services import listed_for_manual
 from app.usage.services import count_view
 from app.wareki import parse_date, wareki
 from app.webutil import day_arg, login_required_for, paginate
@@ -59,7 +59,7 @@ def _show(slug: str, number: int | None):  # type: ignore[no-untyped-def]
     return render_template(
         "manuals/show.html", manual=manual, view=view, approvals=approvals.get(version.revision_id or 0, []),
         pending=drafting.open_drafts(db.session, manual) if current_user.is_hq else [],
-        kind_labels=KIND_LABELS, rulings=rulings_for_manual(db.session, manual),
+        kind_labels=KIND_LABELS, rulings=listed_for_manual(db.session, manual),
         asof=parse_date(request.args.get("asof", "")[:40]),  # the banner shows it as 和暦
     )
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, select
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm import Session
 
 from app import audit, events, guard
 from app.errors import Conflict, NotFound, PermissionDenied, ValidationError
@@ -269,9 +269,15 @@ def rulings_query(*, manual_id: int | None = None, owner_unit_id: int | None = N
 
 
 def rulings_for_manual(session: Session, manual: Manual) -> list[Inquiry]:
-    # The manual's page lists them by their own columns: no joined manual, units and people per row
-    # (a relation used later still loads, one query when asked).
-    return list(session.scalars(rulings_query(manual_id=manual.id, sort="number").options(lazyload("*"))))
+    return list(session.scalars(rulings_query(manual_id=manual.id, sort="number")))
+
+
+def listed_for_manual(session: Session, manual: Manual) -> list[Any]:
+    """The manual page's list of its rulings: the columns it shows (number, subject, section,
+    要確認), not whole rulings with their joined manual, units and people — read on every view."""
+    stmt = rulings_query(manual_id=manual.id, sort="number").with_only_columns(
+        Inquiry.number, Inquiry.subject, Inquiry.heading, Inquiry.anchor, Inquiry.needs_recheck)
+    return list(session.execute(stmt))
 
 
 def flagged(session: Session, user: User) -> list[Inquiry]:
