@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from markupsafe import Markup
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.documents import attachments
@@ -57,8 +57,15 @@ def all_tags(session: Session) -> list[str]:
     ))
 
 
+# Built once: the reading pages run these on every view (building a statement costs more than
+# running it from SQLAlchemy's compiled cache).
+_BY_SLUG = select(Manual).where(Manual.slug == bindparam("slug"))
+_VERSIONS = (select(ManualVersion).where(ManualVersion.manual_id == bindparam("manual_id"))
+             .order_by(ManualVersion.number.desc()))
+
+
 def get_manual(session: Session, user: User, slug: str) -> Manual:
-    manual = session.scalar(select(Manual).where(Manual.slug == slug))
+    manual = session.scalar(_BY_SLUG, {"slug": slug})
     # An unpublished manual exists only for its owner unit (its drafts live in the workflow).
     if manual is None or (not manual.is_published and not can(user, "manual.edit", manual)):
         raise NotFound(f"マニュアル「{slug}」は見つかりません。")
@@ -98,8 +105,7 @@ STATUS_LABELS = {"in_force": "施行中", "scheduled": "施行予定", "old": "�
 def standing(session: Session, manual: Manual, day: date | None = None) -> Standing:
     day = day or today_jst()
     # One query: a manual has few versions, and the page needs the one in force and those after it.
-    versions = list(session.scalars(select(ManualVersion).where(ManualVersion.manual_id == manual.id)
-                                    .order_by(ManualVersion.number.desc())))
+    versions = list(session.scalars(_VERSIONS, {"manual_id": manual.id}))
     in_force = _in_force(versions, day)
     later = [v for v in reversed(versions) if in_force is None or v.number > in_force.number]
     return Standing(in_force, later[-1] if later else None, day, later[0] if later else None)
@@ -169,7 +175,7 @@ def versions(session: Session, manual: Manual) -> list[ManualVersion]:
 
 def as_of(session: Session, manual: Manual, day: date) -> ManualVersion | None:
     """The version in force on `day`: published by the end of that day and already effective."""
-    return _in_force(list(session.scalars(versions_query(manual))), day)
+    return _in_force(list(session.scalars(_VERSIONS, {"manual_id": manual.id})), day)
 
 
 def _in_force(versions: list[ManualVersion], day: date) -> ManualVersion | None:

@@ -17,7 +17,7 @@ from datetime import timedelta
 
 from flask import current_app, request
 from flask import session as cookie
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from app.guard import changed
@@ -57,6 +57,12 @@ def live(session: Session, user_id: int, token: str | None) -> LoginSession | No
         LoginSession.ended_at.is_(None), LoginSession.expires_at > now_utc()))
 
 
+# Built once: this statement runs on every request.
+_SESSION_USER = select(User).join(LoginSession, LoginSession.user_id == User.id).where(
+    User.id == bindparam("user_id"), LoginSession.token_hash == bindparam("token_hash"),
+    LoginSession.ended_at.is_(None), LoginSession.expires_at > bindparam("now"))
+
+
 def load_user(session: Session, session_id: str) -> User | None:
     """Flask-Login's user loader: "id:version" in the cookie, plus a live session row."""
     try:
@@ -67,9 +73,7 @@ def load_user(session: Session, session_id: str) -> User | None:
     if not token:
         return None
     # One query on every request: the user (with the unit) and their live session row together.
-    user = session.scalar(select(User).join(LoginSession, LoginSession.user_id == User.id).where(
-        User.id == user_id, LoginSession.token_hash == _digest(token), LoginSession.ended_at.is_(None),
-        LoginSession.expires_at > now_utc()))
+    user = session.scalar(_SESSION_USER, {"user_id": user_id, "token_hash": _digest(token), "now": now_utc()})
     if user is None or user.session_version != version or not user.active:
         return None
     return user

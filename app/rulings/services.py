@@ -8,7 +8,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from app import audit, events, guard
@@ -272,12 +272,15 @@ def rulings_for_manual(session: Session, manual: Manual) -> list[Inquiry]:
     return list(session.scalars(rulings_query(manual_id=manual.id, sort="number")))
 
 
+_LISTED = (select(Inquiry.number, Inquiry.subject, Inquiry.heading, Inquiry.anchor, Inquiry.needs_recheck)
+           .where(Inquiry.number.is_not(None), Inquiry.manual_id == bindparam("manual_id"))
+           .order_by(Inquiry.number_year, Inquiry.number_seq))  # built once: read on every manual page
+
+
 def listed_for_manual(session: Session, manual: Manual) -> list[Any]:
     """The manual page's list of its rulings: the columns it shows (number, subject, section,
     要確認), not whole rulings with their joined manual, units and people — read on every view."""
-    stmt = rulings_query(manual_id=manual.id, sort="number").with_only_columns(
-        Inquiry.number, Inquiry.subject, Inquiry.heading, Inquiry.anchor, Inquiry.needs_recheck)
-    return list(session.execute(stmt))
+    return list(session.execute(_LISTED, {"manual_id": manual.id}))
 
 
 def flagged(session: Session, user: User) -> list[Inquiry]:
