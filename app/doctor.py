@@ -255,6 +255,15 @@ def _check_index(session: Session, repair: bool) -> list[Finding]:
             session.commit()
             f.repaired = True
         out.append(f)
+    vocab = getattr(index, "vocab", None)
+    if vocab is not None and index.count() != vocab.count():  # readings and 「もしかして」 describe another index
+        f = Finding("index_vocab", "検索の読み・「もしかして」の語彙が検索インデックスと一致しません"
+                                   "（flask search reindex で作り直せます）。", repairable=True)
+        if repair:
+            search.reindex(session)
+            session.commit()
+            f.repaired = True
+        out.append(f)
     for number in in_index - set(published):
         f = Finding("index_extra", f"検索インデックスに公表されていない判断事例「{number}」があります。", repairable=True)
         if repair:

@@ -43,7 +43,7 @@ def index_size(app) -> int:  # type: ignore[no-untyped-def]
         from sqlalchemy import text
 
         from app.extensions import db
-        from app.search.pg_backend import TABLES
+        from app.search.pg_backend import ALL_TABLES as TABLES
 
         return sum(db.session.execute(text(f"SELECT pg_total_relation_size('{t}')")).scalar_one() for t in TABLES)
     return sum(p.stat().st_size for p in Path(app.config["SEARCH_INDEX_DIR"]).rglob("*") if p.is_file())

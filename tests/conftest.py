@@ -72,7 +72,7 @@ def _empty_all_tables() -> None:
     tables = list(reversed(db.metadata.sorted_tables))
     if db.engine.dialect.name == "postgresql":
         # the search index in the database (migration 0016)
-        from app.search.pg_backend import TABLES as SEARCH_TABLES
+        from app.search.pg_backend import ALL_TABLES as SEARCH_TABLES
 
         names = ", ".join([f'"{t.name}"' for t in tables] + list(SEARCH_TABLES))
         db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))

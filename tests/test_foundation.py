@@ -16,7 +16,7 @@ def test_migrations_match_models(app: Flask) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    from app.search.pg_backend import TABLES as SEARCH_TABLES
+    from app.search.pg_backend import ALL_TABLES as SEARCH_TABLES
 
     def models_only(name, type_, _parent_names):  # type: ignore[no-untyped-def]
         # The PostgreSQL search index (migration 0016) is plain SQL, not a model.

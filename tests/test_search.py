@@ -168,6 +168,23 @@ def test_the_index_lives_where_the_database_is(app: Flask, indexed) -> None:
         assert index.term_df([term]) == {term: 1}
 
 
+def test_doctor_finds_and_rebuilds_a_vocabulary_out_of_step(indexed) -> None:
+    """Readings and 「もしかして」 come from the index's vocabulary; one that describes another index
+    (after an upgrade, or a vocabulary file lost) is reported and rebuilt by `doctor --repair`."""
+    from app.doctor import check
+
+    db.session.commit()
+    assert anchors("まどぐち") == anchors("窓口") != []  # the reading is known
+    search.get_index().vocab.clear()
+    db.session.commit()
+    assert anchors("まどぐち") == []  # no vocabulary: the reading finds nothing
+    assert [f.kind for f in check(db.session)] == ["index_vocab"]
+    assert [f.repaired for f in check(db.session, repair=True)] == [True]
+    db.session.commit()
+    assert check(db.session) == []
+    assert anchors("まどぐち") == anchors("窓口") != []
+
+
 # The PostgreSQL index exists only in the PostgreSQL pass (TEST_DATABASE_URL); SQLite has FTS5 alone.
 @pytest.mark.skipif(not TEST_DATABASE_URL, reason="PostgreSQL の索引は PostgreSQL の回でのみ比べられる")
 def test_postgres_ranks_as_fts5_does(app: Flask, tmp_path) -> None:

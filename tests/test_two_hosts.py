@@ -1,6 +1,7 @@
 """Two application hosts on one PostgreSQL database and one bare repository (issue 14): each host
 its own instance folder (sessions, search index directory, logs), the same SECRET_KEY, the search
-backend left to its default (the index in PostgreSQL). A publication on A is found on B at once;
+backend left to its default (the index and its vocabulary in PostgreSQL). A publication on A is
+found on B at once, by its words and by their readings;
 A and B publishing different manuals at the same instant both land on main and doctor is clean on
 both; `notices remind` started on both at once mails each unit's head once."""
 
@@ -86,6 +87,8 @@ def test_a_publication_on_one_host_is_found_on_the_other_and_publishing_together
         res = Client(a.url, "hq.kacho").post(f"/revisions/{first.id}/approve", {"comment": ""})
         assert res.status_code == 302
         assert found(on_b, "オンライン") == ["madoguchi"]  # B's very next search: one index for every host
+        # and by its reading: the vocabulary of readings and 「もしかして」 is one for every host as well
+        assert found(on_b, "おんらいん") == ["madoguchi"]
 
         heads = [Client(a.url, "hq.kacho"), Client(b.url, "kaigo.hq.kacho")]
         for i, (hoken, kaigo_rev) in enumerate(pairs):  # released at the same instant, one on each host
@@ -104,9 +107,8 @@ def test_a_publication_on_one_host_is_found_on_the_other_and_publishing_together
     assert git("rev-list", "--count", "main").strip() == str(5 * 2)  # 5 imports + 5 publications
     for name in ("host-a", "host-b"):
         doctor_clean_on(host_env(app, tmp_path, name))
-        # No per-host search index: only the reading / 「もしかして」 vocabulary is kept beside each host.
-        assert {p.name for p in (tmp_path / name / "search_index").iterdir()} <= {"vocab.sqlite3", "vocab.sqlite3-wal",
-                                                                                "vocab.sqlite3-shm"}
+        # Nothing of the search is kept per host (neither the index nor its vocabulary).
+        assert list((tmp_path / name / "search_index").iterdir()) == []
 
 
 # A host process ready to run one CLI command: it signals `ready`, waits for `go` (the barrier across

@@ -31,6 +31,7 @@ from app import faults
 from app.search.backend import ALL_TERMS_MAX, WEIGHTS, Hit, IndexDoc, Query, plan_terms
 
 TABLES = ("search_postings", "search_docs", "search_terms", "search_stats")  # emptied in this order
+ALL_TABLES = (*TABLES, "search_doc_phrases", "search_vocab")  # with the vocabulary (pg_vocab.TABLES)
 LOCK_KEY = 727071  # migrations use 727070
 K1, B = 1.2, 0.75
 FACET_ROWS = 2000

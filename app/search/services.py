@@ -52,8 +52,10 @@ def get_index(session: Session | None = None) -> FtsIndex:
         engine = WhooshIndex(directory)
     elif backend == "postgres":
         from app.search.pg_backend import PgIndex
+        from app.search.pg_vocab import PgVocabulary
 
-        engine = PgIndex(session if session is not None else db.session)
+        session = session if session is not None else db.session
+        return Indexed(PgIndex(session), PgVocabulary(session))  # type: ignore[return-value]
     else:
         engine = FtsIndex(directory)
     return Indexed(engine, Vocabulary(directory))  # type: ignore[return-value]

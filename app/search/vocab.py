@@ -3,7 +3,8 @@ document frequency. Readings (いにんじょう → 委任状) and 「もしか
 look words up here, so they only ever offer what a search will find.
 
 Kept beside the engine's index (same directory, same life: written by the same upserts, cleared by
-the same reindex) and independent of the engine, so the FTS5, Whoosh and PostgreSQL backends share it.
+the same reindex) and independent of the engine, so the FTS5 and Whoosh backends share it; with the
+PostgreSQL index it lives in the database too (app.search.pg_vocab), one for every host.
 `Indexed` wraps an engine and keeps the vocabulary in step with it.
 """
 
@@ -73,6 +74,10 @@ class Vocabulary:
         for doc_key, phrases in rows:
             delta.subtract(line.split("\t", 1)[0] for line in phrases.split("\n") if line)
             conn.execute("DELETE FROM doc_phrases WHERE key = ?", (doc_key,))
+
+    def count(self) -> int:
+        """Documents whose phrases are kept (one per indexed document when in step with the index)."""
+        return int(self._conn().execute("SELECT count(*) FROM doc_phrases").fetchone()[0])
 
     def clear(self) -> None:
         conn = self._conn()

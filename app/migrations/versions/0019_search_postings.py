@@ -1,4 +1,4 @@
-"""search index in PostgreSQL: a postings table (one row per term and document, with its weighted
+"""search index in PostgreSQL: the vocabulary in the database too, and a postings table (one row per term and document, with its weighted
 frequency) instead of ranking with ts_rank_cd over a stored tsvector. Only on PostgreSQL.
 
 Why: ts_rank_cd decompresses every candidate's tsvector and ranks one term at a time; a query
@@ -43,6 +43,13 @@ def upgrade():
         FROM search_docs d, unnest({WEIGHTED}) u""")
     op.execute("CREATE INDEX search_postings_term ON search_postings (term, doc_id) INCLUDE (wtf, dl, live)")
     op.execute("CREATE INDEX search_postings_doc ON search_postings (doc_id)")  # a document's rows go with it
+    # The vocabulary of readings and 「もしかして」 (app/search/pg_vocab.py): one for every host, like the
+    # index. Filled by the next `flask search reindex` (doctor says so until then).
+    op.execute('CREATE TABLE search_vocab (phrase text COLLATE "C" PRIMARY KEY, reading text NOT NULL,'
+               ' rev text COLLATE "C" NOT NULL, df integer NOT NULL)')
+    op.execute("CREATE INDEX search_vocab_reading ON search_vocab (reading)")
+    op.execute("CREATE INDEX search_vocab_rev ON search_vocab (rev)")
+    op.execute('CREATE TABLE search_doc_phrases (key text COLLATE "C" PRIMARY KEY, phrases text NOT NULL)')
     # The tsvector and its GIN index are no longer read (facets use the postings too).
     op.execute("DROP INDEX IF EXISTS search_docs_tsv")
     op.execute("ALTER TABLE search_docs DROP COLUMN tsv")
@@ -52,6 +59,8 @@ def downgrade():
     if op.get_bind().dialect.name != "postgresql":
         return
     op.execute("DROP TABLE IF EXISTS search_postings")
+    op.execute("DROP TABLE IF EXISTS search_doc_phrases")
+    op.execute("DROP TABLE IF EXISTS search_vocab")
     op.execute("""
         ALTER TABLE search_docs ADD COLUMN tsv tsvector GENERATED ALWAYS AS (
             setweight(to_tsvector('simple', title_terms), 'A')
