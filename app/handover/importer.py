@@ -154,7 +154,14 @@ def apply(session: Session, actor: User | None, rows: list[dict[str, object]], *
         require(actor, "staff.import")
     if token is not None:
         refuse_if_applied(session, token)
-    preview = validate(session, rows)
+    try:
+        preview = validate(session, rows)
+    except ValidationError:
+        # Another request may have applied this upload after the check above (PostgreSQL reads each
+        # statement afresh): its transfers then look like problems of this file. Say what happened.
+        if token is not None:
+            refuse_if_applied(session, token)
+        raise
     first = preview.effective_dates[0]
     rnd = TransferRound(name=name or f"{wareki(first, with_seireki=False)} 発令の人事異動", effective_date=first, file_name=file_name,
                         rows=len(preview.moves), created_by_id=actor.id if actor else None, upload_token=token)

@@ -114,15 +114,22 @@ def not_yet(session: Session, notice: Notice) -> list[User]:
     return out
 
 
+NOT_CONFIRMED = "この通知は周知済ではありません（すでに取り消されたか、失効しています）。"
+
+
 def withdraw(session: Session, user: User, notice: Notice, reason: str) -> None:
     """A mistaken 周知済 taken back by whoever confirmed it or the unit's 所属長: the section is pending
-    again (the withdrawal and the confirmation it undid stay in the audit log)."""
+    again (the withdrawal and the confirmation it undid stay in the audit log).
+
+    The state is checked before who may withdraw: once the 所属長 has withdrawn it, the 係長 who had
+    confirmed it is told it is no longer 周知済 (not that only the confirmer or the 所属長 may)."""
+    if notice.status != CONFIRMED:
+        raise Conflict(NOT_CONFIRMED)
     require(user, "notice.withdraw", notice)
     if not reason.strip():
         raise ValidationError("周知済を取り消す理由を入力してください。")
     undone = {"confirmed_by": notice.confirmed_by_name, "confirmed_at": notice.confirmed_at}
-    guard.transition(session, notice, Notice.status == CONFIRMED,
-                     lambda n: "この通知は周知済ではありません（すでに取り消されたか、失効しています）。",
+    guard.transition(session, notice, Notice.status == CONFIRMED, NOT_CONFIRMED,
                      status=PENDING, confirmed_by_id=None, confirmed_by_name="", confirmed_by_position="",
                      confirmed_at=None, confirm_comment="", withdrawn_at=now_utc(), withdrawn_by_name=user.name,
                      withdraw_reason=reason.strip()[:2000])

@@ -59,6 +59,10 @@ def last_attempt(session: Session, user: User, notice: Notice) -> list[Marked]:
 def answer(session: Session, user: User, notice: Notice, choices: dict[int, int | None]) -> list[Marked]:
     """One attempt at every question (choices: question id → chosen index)."""
     receipt = own_receipt(session, user, notice, "理解度確認の回答")
+    # One attempt at a time per person: the receipt's row is locked and read afresh (PostgreSQL;
+    # SQLite serialises writers already), so a double click on two servers is two attempts in turn —
+    # the second sees the first (and is told when it passed) — never two answer sets under one number.
+    session.refresh(receipt, with_for_update=True)
     questions = questions_for(session, notice)
     if not questions:
         raise ValidationError("この通知には理解度確認の設問はありません。")

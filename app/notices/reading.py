@@ -83,9 +83,13 @@ def acknowledge(session: Session, user: User, notice: Notice) -> None:
     if receipt.acknowledged_at is not None:
         return
     now = now_utc()
-    receipt.read_at = receipt.read_at or now
-    receipt.acknowledged_at = now
-    audit.record(session, user, "notice.acknowledge", "notice", notice.id, number=notice.number)
+    # Conditional: a double click landing on two servers at once records the first click only (one
+    # timestamp, one audit row); the second finds it recorded, as if it had come after.
+    if changed(session, update(Receipt).where(Receipt.id == receipt.id, Receipt.acknowledged_at.is_(None))
+               .values(read_at=func.coalesce(Receipt.read_at, now), acknowledged_at=now)
+               .execution_options(synchronize_session=False)):
+        audit.record(session, user, "notice.acknowledge", "notice", notice.id, number=notice.number)
+    session.refresh(receipt)
 
 
 def dismiss_all(session: Session, user: User) -> int:

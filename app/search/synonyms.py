@@ -14,10 +14,11 @@ import unicodedata
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app import audit, events
-from app.errors import NotFound, ValidationError
+from app.errors import Conflict, NotFound, ValidationError
 from app.org.models import User
 from app.org.permissions import require
 from app.search import analysis
@@ -64,12 +65,31 @@ def split_words(text: str) -> list[str]:
     return list(dict.fromkeys(w.strip() for w in words if w.strip()))
 
 
-def _store_defaults(session: Session) -> None:
+def _store_defaults(session: Session) -> bool:
+    """Store the default table before its first change; True when this call stored it."""
     if session.scalar(select(func.count(SynonymGroup.id))):
-        return
-    for canonical, variants in analysis.SYNONYMS.items():
-        session.add(SynonymGroup(canonical=canonical, variants="\n".join(variants), kind=DEFAULT_KINDS.get(canonical, SYNONYM)))
-    session.flush()
+        return False
+    try:
+        with session.begin_nested():  # another admin's first change at the same moment stored it first
+            for canonical, variants in analysis.SYNONYMS.items():
+                session.add(SynonymGroup(canonical=canonical, variants="\n".join(variants),
+                                         kind=DEFAULT_KINDS.get(canonical, SYNONYM)))
+    except IntegrityError:
+        return False
+    return True
+
+
+def _lock_table(session: Session) -> None:
+    """Changes of the table one at a time: every stored group's row locked and read afresh
+    (PostgreSQL; SQLite serialises writers already), so what follows — the group looked up, the
+    clash check, the columns compared — sees what a save committed meanwhile, never a mix of two."""
+    session.scalars(select(SynonymGroup).order_by(SynonymGroup.id).with_for_update()
+                    .execution_options(populate_existing=True)).all()
+
+
+def _taken(canonical: str) -> str:
+    return (f"「{canonical}」の組は、この画面を開いた後に他の管理者が登録しています（または登録済みです）。"
+            "入力した内容は保存していません。下の一覧の「編集」から内容を確かめて直してください。")
 
 
 def save(session: Session, user: User, canonical: str, variants: str, kind: str = SYNONYM,
@@ -85,11 +105,16 @@ def save(session: Session, user: User, canonical: str, variants: str, kind: str 
         raise ValidationError("同じ意味として扱う語を1つ以上入力してください。")
     if kind not in KIND_LABELS:
         raise ValidationError("種類を選んでください。")
-    _store_defaults(session)
-    group = session.get(SynonymGroup, group_id) if group_id else session.scalar(
+    defaults_stored = _store_defaults(session)
+    _lock_table(session)
+    group = session.get(SynonymGroup, group_id, populate_existing=True) if group_id else session.scalar(
         select(SynonymGroup).where(SynonymGroup.canonical == canonical))
     if group_id and group is None:
         raise NotFound("指定の同義語が見つかりません。")
+    if not group_id and group is not None and not defaults_stored:
+        # 「組を追加」 of a word that has a group: another admin added it since this form was opened
+        # (or it was there already). Replacing its words silently would lose theirs.
+        raise Conflict(_taken(canonical))
     for other in session.scalars(select(SynonymGroup)):
         if group is not None and other.id == group.id:
             continue
