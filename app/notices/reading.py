@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from sqlalchemy import case, func, insert, literal, select, update
+from sqlalchemy import bindparam, case, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from app import audit
@@ -99,10 +99,14 @@ def dismiss_all(session: Session, user: User) -> int:
         .values(dismissed_at=now_utc()).execution_options(synchronize_session=False))
 
 
+# Built once: the badge is counted on every page.
+_UNREAD = select(func.count(Receipt.id)).join(Notice, Notice.id == Receipt.notice_id).where(
+    Receipt.user_id == bindparam("user_id"), Receipt.read_at.is_(None), Receipt.dismissed_at.is_(None),
+    Notice.status != SUPERSEDED)
+
+
 def unread_count(session: Session, user: User) -> int:
-    return session.scalar(select(func.count(Receipt.id)).join(Notice, Notice.id == Receipt.notice_id).where(
-        Receipt.user_id == user.id, Receipt.read_at.is_(None), Receipt.dismissed_at.is_(None),
-        Notice.status != SUPERSEDED)) or 0
+    return session.scalar(_UNREAD, {"user_id": user.id}) or 0
 
 
 def urgent_for(session: Session, user: User) -> list[Notice]:

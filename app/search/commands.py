@@ -12,7 +12,7 @@ from flask.cli import AppGroup
 from app import uow
 from app.commandline import init_storage
 from app.extensions import db
-from app.search.services import reindex, search
+from app.search.services import reindex, search, tidy_index
 
 
 class QueryGroup(AppGroup):
@@ -28,12 +28,12 @@ group = QueryGroup("search", help="Search: `flask search QUERY [--kind K] [--lim
 
 
 @group.command("reindex")
-@uow.command
 def search_reindex() -> None:
     """Rebuild the search index from git and the database."""
     init_storage()
     t = time.perf_counter()
-    counts = reindex(db.session)
+    counts = uow.command(reindex)(db.session)
+    tidy_index()  # after the commit: the old rows are reclaimed, the planner's statistics made afresh
     click.echo(f"検索インデックスを再構築しました: マニュアルの節 {counts.get('manual_sections', 0)}件、"
                f"判断事例 {counts.get('rulings', 0)}件（{time.perf_counter() - t:.1f}秒）")
 

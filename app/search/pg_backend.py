@@ -24,7 +24,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from app import faults
@@ -288,6 +288,13 @@ class PgIndex:
             for t in tags:
                 out["tag"][t] = out["tag"].get(t, 0) + 1
         return out
+
+
+def vacuum(engine: Engine) -> None:
+    """VACUUM (ANALYZE) the index's tables, on a connection of its own outside any transaction."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        for table in ALL_TABLES:
+            conn.exec_driver_sql(f"VACUUM (ANALYZE) {table}")
 
 
 def _bm25(f: str, dl: str, i: int) -> str:
