@@ -132,7 +132,7 @@ def build(args: argparse.Namespace, rng: random.Random) -> dict[str, str]:
     app, root = make_app("pageview")
     from app.extensions import db
     from app.manuals.importer import import_documents
-    from app.search.services import reindex
+    from app.search.services import reindex, tidy_index
 
     owners = ["健康福祉局 保険年金課", "健康福祉局 介護保険課", "市民局 戸籍住民課", "こども若者局 運営支援課", "財政局 課税企画課"]
     with app.app_context():
@@ -150,6 +150,7 @@ def build(args: argparse.Namespace, rng: random.Random) -> dict[str, str]:
             import_documents(db.session, batch)
         reindex(db.session)
         db.session.commit()
+        tidy_index()  # as `flask search reindex` does
         print(f"instance: {args.manuals} manuals in {time.perf_counter() - t:.0f} s ({root})")
         env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
                "TEBIKI_INSTANCE": app.config["INSTANCE_DIR"], "MANUALS_REPO": app.config["MANUALS_REPO"],

@@ -50,6 +50,12 @@ def upgrade():
     op.execute("CREATE INDEX search_vocab_reading ON search_vocab (reading)")
     op.execute("CREATE INDEX search_vocab_rev ON search_vocab (rev)")
     op.execute('CREATE TABLE search_doc_phrases (key text COLLATE "C" PRIMARY KEY, phrases text NOT NULL)')
+    # A publication replaces a manual's rows; an import adds thousands. Autovacuum comes after 2% of
+    # the rows changed (not the default 20%), so the planner's statistics and the visibility map the
+    # index-only scans rely on stay fresh (`flask search reindex` vacuums at once: app/search/commands.py).
+    for table in ("search_postings", "search_docs", "search_vocab", "search_doc_phrases", "search_terms"):
+        op.execute(f"ALTER TABLE {table} SET (autovacuum_vacuum_scale_factor = 0.02, autovacuum_analyze_scale_factor = 0.02,"
+                   " autovacuum_vacuum_insert_scale_factor = 0.02)")
     # The tsvector and its GIN index are no longer read (facets use the postings too).
     op.execute("DROP INDEX IF EXISTS search_docs_tsv")
     op.execute("ALTER TABLE search_docs DROP COLUMN tsv")
