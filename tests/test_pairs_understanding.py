@@ -357,27 +357,47 @@ def test_two_admins_adding_the_same_word_at_once_save_one_group(app: Flask, two_
 
 
 @pytest.mark.usefixtures("second_admin")
-def test_two_admins_editing_one_group_at_once_store_one_submission(app: Flask, two_servers: list[str]) -> None:
-    """The edit form carries no version of the group: both saves are accepted one after the other (the
-    later is kept), but the stored group is always the whole of one submission, never a mix."""
-    ids = []
+def test_two_admins_editing_one_group_at_once_save_one_edit(app: Flask, two_servers: list[str]) -> None:
+    """Both edit forms were opened on the same state of the group (its stamp): one save is kept
+    whole, the other is told the group changed since its form was opened, and nothing of it is stored."""
+    groups = []
     for i in range(PAIRS):
-        ids.append(synonyms.save(db.session, user("admin"), f"同時編集語{i}", f"元語{i}").id)
+        groups.append(synonyms.save(db.session, user("admin"), f"同時編集語{i}", f"元語{i}"))
     db.session.commit()
     a, b = Client(two_servers[0], "admin"), Client(two_servers[1], "admin2")
-    for i, group_id in enumerate(ids):
+    for i, group in enumerate(groups):
         canonical = f"同時編集語{i}"
         # One changes the words only, the other the kind only: a mix would be neither.
-        forms = {a: {"group_id": str(group_id), "canonical": canonical, "variants": f"甲語{i}", "kind": "synonym"},
-                 b: {"group_id": str(group_id), "canonical": canonical, "variants": f"元語{i}", "kind": "variant"}}
+        opened = {"group_id": str(group.id), "canonical": canonical, "stamp": group.stamp}
+        forms = {a: {**opened, "variants": f"甲語{i}", "kind": "synonym"},
+                 b: {**opened, "variants": f"元語{i}", "kind": "variant"}}
         pages = pages_of(both(a, b, "/admin/search/synonyms", forms[a], forms[b]), (a, b))
-        assert all(f"「{canonical}」の組を保存しました。" in p for p in pages), [_flash_text(p) for p in pages]
+        won = [c for c, p in zip((a, b), pages, strict=True) if f"「{canonical}」の組を保存しました。" in p]
+        lost = [p for p in pages if f"「{canonical}」の組は、編集画面を開いた後に他の管理者が変更しています" in p]
+        assert len(won) == 1 and len(lost) == 1, [_flash_text(p) for p in pages]
         db.session.rollback()
-        entries = audits("search.synonyms", object_id=str(group_id))
-        assert len(entries) == 3  # created, then the two saves
-        last = entries[-1].details_dict
-        assert stored(canonical) == (last["variants"], last["kind"])  # the later save, whole
-        assert stored(canonical) in [([f"甲語{i}"], "synonym"), ([f"元語{i}"], "variant")]
+        winner = forms[won[0]]
+        assert stored(canonical) == ([winner["variants"]], winner["kind"])  # the kept save, whole
+        entries = audits("search.synonyms", object_id=str(group.id))
+        assert len(entries) == 2  # created, then the one save
+        assert (entries[-1].details_dict["variants"], entries[-1].details_dict["kind"]) == ([winner["variants"]],
+                                                                                            winner["kind"])
         db.session.rollback()
-    assert len(audits("search.synonyms")) == 3 * PAIRS
+    assert len(audits("search.synonyms")) == 2 * PAIRS
+    doctor_clean(app)
+
+
+@pytest.mark.usefixtures("second_admin")
+def test_two_admins_deleting_one_group_at_once_delete_it_once(app: Flask, two_servers: list[str]) -> None:
+    ids = [synonyms.save(db.session, user("admin"), f"同時削除語{i}", f"消す語{i}").id for i in range(PAIRS)]
+    db.session.commit()
+    a, b = Client(two_servers[0], "admin"), Client(two_servers[1], "admin2")
+    for group_id in ids:
+        path = f"/admin/search/synonyms/{group_id}/delete"
+        pages = pages_of(both(a, b, path, {}, {}), (a, b))
+        assert sorted("組を削除しました。" in p for p in pages) == [False, True], [_flash_text(p) for p in pages]
+        assert any("すでに削除されています" in p for p in pages), [_flash_text(p) for p in pages]
+        db.session.rollback()
+        assert db.session.get(SynonymGroup, group_id) is None
+    assert len(audits("search.synonyms_delete")) == PAIRS
     doctor_clean(app)

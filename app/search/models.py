@@ -3,6 +3,7 @@ admin keeps."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Integer, String, Text
@@ -31,3 +32,8 @@ class SynonymGroup(Model):
     @property
     def variant_list(self) -> list[str]:
         return [v for v in self.variants.split("\n") if v]
+
+    @property
+    def stamp(self) -> str:
+        """What the edit form was opened on: a save whose stamp differs was made on an older state."""
+        return hashlib.blake2b(f"{self.canonical}\0{self.variants}\0{self.kind}".encode(), digest_size=8).hexdigest()

@@ -93,7 +93,8 @@ def _taken(canonical: str) -> str:
 
 
 def save(session: Session, user: User, canonical: str, variants: str, kind: str = SYNONYM,
-         group_id: int | None = None) -> SynonymGroup:
+         group_id: int | None = None, stamp: str | None = None) -> SynonymGroup:
+    """Add a group, or change group `group_id` as it was when its form was opened (`stamp`)."""
     require(user, "search.synonyms")
     canonical = unicodedata.normalize("NFKC", canonical or "").strip()
     words = [w for w in split_words(variants) if w != canonical]
@@ -111,6 +112,9 @@ def save(session: Session, user: User, canonical: str, variants: str, kind: str 
         select(SynonymGroup).where(SynonymGroup.canonical == canonical))
     if group_id and group is None:
         raise NotFound("指定の同義語が見つかりません。")
+    if group is not None and group_id and stamp and stamp != group.stamp:
+        raise Conflict(f"「{group.canonical}」の組は、編集画面を開いた後に他の管理者が変更しています。入力した内容は"
+                       "保存していません。下の一覧で今の内容を確かめてから、もう一度編集してください。")
     if not group_id and group is not None and not defaults_stored:
         # 「組を追加」 of a word that has a group: another admin added it since this form was opened
         # (or it was there already). Replacing its words silently would lose theirs.
@@ -139,9 +143,10 @@ def save(session: Session, user: User, canonical: str, variants: str, kind: str 
 def delete(session: Session, user: User, group_id: int) -> None:
     require(user, "search.synonyms")
     _store_defaults(session)
-    group = session.get(SynonymGroup, group_id)
-    if group is None:
-        raise NotFound("指定の同義語が見つかりません。")
+    _lock_table(session)  # two deletes at once: the second finds it gone
+    group = session.get(SynonymGroup, group_id, populate_existing=True)
+    if group is None:  # a second click, or another admin a moment ago: back to the table, told so
+        raise Conflict("指定の同義語の組は見つかりません（すでに削除されています）。")
     words = [group.canonical, *group.variant_list]
     audit.record(session, user, "search.synonyms_delete", "synonym", group.id, canonical=group.canonical,
                  variants=group.variant_list)

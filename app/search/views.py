@@ -108,7 +108,8 @@ def synonym_save():  # type: ignore[no-untyped-def]
     if not PostForm().validate_on_submit():
         abort(400)
     group = synonyms.save(db.session, current_user, request.form.get("canonical", ""), request.form.get("variants", ""),
-                          request.form.get("kind", SYNONYM), request.form.get("group_id", type=int))
+                          request.form.get("kind", SYNONYM), request.form.get("group_id", type=int),
+                          (request.form.get("stamp") or "")[:32] or None)
     flash(f"「{group.canonical}」の組を保存しました。該当するマニュアル・判断事例の検索インデックスを更新しました。", "success")
     return redirect(url_for("search.synonym_table"))
 
