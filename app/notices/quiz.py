@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app import audit
-from app.errors import ValidationError
+from app.errors import Conflict, ValidationError
 from app.notices.models import Answer, Campaign, Notice
 from app.notices.reading import own_receipt
 from app.org.models import User
@@ -56,8 +56,10 @@ def last_attempt(session: Session, user: User, notice: Notice) -> list[Marked]:
     return out
 
 
-def answer(session: Session, user: User, notice: Notice, choices: dict[int, int | None]) -> list[Marked]:
-    """One attempt at every question (choices: question id → chosen index)."""
+def answer(session: Session, user: User, notice: Notice, choices: dict[int, int | None],
+           after: int | None = None) -> list[Marked]:
+    """One attempt at every question (choices: question id → chosen index). `after` is the number of
+    attempts the form was shown after: a form sent twice (a double click) counts once."""
     receipt = own_receipt(session, user, notice, "理解度確認の回答")
     # One attempt at a time per person: the receipt's row is locked and read afresh (PostgreSQL;
     # SQLite serialises writers already), so a double click on two servers is two attempts in turn —
@@ -70,6 +72,9 @@ def answer(session: Session, user: User, notice: Notice, choices: dict[int, int 
         raise ValidationError("新旧対照表を読んで「内容を確認しました」を押してから回答してください。")
     if receipt.passed_at is not None:
         raise ValidationError("理解度確認はすでに全問正解で完了しています。")
+    if after is not None and after != receipt.attempts:
+        raise Conflict("この回答はすでに受け付けています（同じ画面から二度送信されました）。"
+                       "下の結果を確かめてから、必要ならもう一度回答してください。")
     missing = [i + 1 for i, q in enumerate(questions) if choices.get(q.id) is None]
     if missing:
         raise ValidationError("すべての設問に回答してください（未回答: " + "、".join(f"問{n}" for n in missing) + "）。")

@@ -95,7 +95,7 @@ def answer(notice_id: int):  # type: ignore[no-untyped-def]
         abort(403 if cross_site() else 400)
     notice = notices_inbox.get_notice(db.session, current_user, notice_id)
     choices = {q.id: request.form.get(f"q{q.id}", type=int) for q in quiz.questions_for(db.session, notice)}
-    marked = quiz.answer(db.session, current_user, notice, choices)
+    marked = quiz.answer(db.session, current_user, notice, choices, request.form.get("after", type=int))
     wrong = [i + 1 for i, m in enumerate(marked) if not m.correct]
     if wrong:
         flash("不正解の設問があります（" + "、".join(f"問{n}" for n in wrong) + "）。解説と該当箇所を読んで、もう一度回答してください。",
