@@ -38,8 +38,9 @@ from app.markdown import FileLinks, Heading, Rendered, render
 
 log = logging.getLogger(__name__)
 
-# A different renderer (markdown.py changed) gives different files: never an old page after an upgrade.
-RENDERER = hashlib.blake2b(Path(markdown.__file__).read_bytes(), digest_size=6).hexdigest()
+# A different renderer (markdown.py, or the page data made here, changed) gives different files: never
+# an old page after an upgrade.
+RENDERER = hashlib.blake2b(Path(markdown.__file__).read_bytes() + Path(__file__).read_bytes(), digest_size=6).hexdigest()
 
 
 def version_links(manual: Manual, version: ManualVersion) -> FileLinks:
