@@ -18,6 +18,7 @@ from app.doctor import check
 from app.errors import TebikiError
 from app.extensions import db
 from app.gitstore import store
+from app.manuals import rendering
 from app.org.models import User
 from app.org.services import seed_org as do_seed_org
 from app.search.services import reindex
@@ -113,10 +114,12 @@ def doctor(repair: bool) -> None:
 
 @click.command("maintenance")
 def maintenance_cmd() -> None:
-    """Repository upkeep: pack loose objects and refs (a daily timer, safe on every host)."""
+    """Upkeep (a daily timer, safe on every host): pack the repository's loose objects and refs; make
+    the page files an upgrade's new renderer has not made yet (app/manuals/rendering.py)."""
     result = store().maintain()
     click.echo(f"マニュアルリポジトリを整理しました: 未パックのオブジェクト {result['loose_before']:,} → "
                f"{result['loose_after']:,}（パック {result['packs']}）")
+    click.echo(f"閲覧ページを用意しました: 新しく作成 {rendering.prepare_all(db.session)}件")
 
 
 @click.group("uploads")

@@ -4,6 +4,7 @@ safe when hosts run them together, one run of a timer job across hosts, git pack
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import uuid
@@ -19,6 +20,7 @@ from app.errors import Conflict
 from app.extensions import db
 from app.gitstore import store
 from app.wareki import now_utc
+from tests.conftest import login
 from tests.helpers import FLASK, approve_all, make_manual, revise
 from tests.realproc import app_env, together
 
@@ -105,3 +107,23 @@ def test_maintenance_packs_the_repository_and_doctor_watches_it(app: Flask, monk
     assert "repository_unpacked" not in [f.kind for f in doctor.check(db.session)]
     assert subprocess.run(["git", "--git-dir", app.config["MANUALS_REPO"], "fsck", "--no-progress"],
                           capture_output=True).returncode == 0
+
+
+def test_maintenance_makes_the_page_files_an_upgrade_has_not_made(app: Flask, client) -> None:
+    """A new renderer names new page files: the daily maintenance makes those of every manual's
+    newest version, so the first reader after an upgrade does not wait for Markdown."""
+    manual = make_manual()
+    approve_all(revise(manual, "hq.tanto", "14日以内", "21日以内"))
+    db.session.commit()
+    rendered = Path(app.config["INSTANCE_DIR"]) / "rendered"
+    shutil.rmtree(rendered, ignore_errors=True)  # as if made by another renderer
+    res = subprocess.run([FLASK, "--app", "app", "maintenance"], env=app_env(app), capture_output=True, text=True,
+                         timeout=120)
+    assert res.returncode == 0 and "新しく作成 1件" in res.stdout, res.stdout + res.stderr
+    assert len(list(rendered.rglob("page-*.json"))) == 1
+    res = subprocess.run([FLASK, "--app", "app", "maintenance"], env=app_env(app), capture_output=True, text=True,
+                         timeout=120)
+    assert "新しく作成 0件" in res.stdout, res.stdout + res.stderr
+    login(client, "aoba.tanto")
+    page = client.get(f"/manuals/{manual.slug}")
+    assert page.status_code == 200 and "21日以内" in page.get_data(as_text=True)

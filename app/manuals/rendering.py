@@ -82,13 +82,21 @@ _PAGES: BoundedCache[Page] = BoundedCache(4 * 1024 * 1024, lambda p: 2 * len(p.r
 
 def page(manual: Manual, version: ManualVersion) -> Page:
     """The version's page data: from memory, else its file, else made from git and kept."""
+    key, base_url = _key(manual, version)
+    return _PAGES.get(key, lambda: _page_file(_page_path(key), manual, version, base_url))
+
+
+def _key(manual: Manual, version: ManualVersion) -> tuple[str, str]:
     base_url = attachments.version_url(manual.slug, version.number)
-    key = f"{version.commit_sha}-{hashlib.blake2b(base_url.encode('utf-8'), digest_size=8).hexdigest()}-{RENDERER}"
-    return _PAGES.get(key, lambda: _page_file(key, manual, version, base_url))
+    digest = hashlib.blake2b(base_url.encode("utf-8"), digest_size=8).hexdigest()
+    return f"{version.commit_sha}-{digest}-{RENDERER}", base_url
 
 
-def _page_file(key: str, manual: Manual, version: ManualVersion, base_url: str) -> Page:
-    path = Path(current_app.config["INSTANCE_DIR"]) / "rendered" / key[:2] / f"page-{key}.json"
+def _page_path(key: str) -> Path:
+    return Path(current_app.config["INSTANCE_DIR"]) / "rendered" / key[:2] / f"page-{key}.json"
+
+
+def _page_file(path: Path, manual: Manual, version: ManualVersion, base_url: str) -> Page:
     try:
         return _decode(json.loads(path.read_bytes()))
     except (OSError, ValueError, KeyError, TypeError):
@@ -142,8 +150,20 @@ def _on_manuals_imported(session: Session, data: dict[str, Any]) -> None:
     _prerender(session, list(data["manual_ids"]))
 
 
-def _prerender(session: Session, manual_ids: list[int]) -> None:
-    rows = session.execute(select(Manual, ManualVersion).join(ManualVersion, ManualVersion.manual_id == Manual.id)
-                           .where(Manual.id.in_(manual_ids), ManualVersion.number == Manual.current_version))
-    for manual, version in rows:
-        page(manual, version)
+def _prerender(session: Session, manual_ids: list[int] | None = None) -> int:
+    stmt = (select(Manual, ManualVersion).join(ManualVersion, ManualVersion.manual_id == Manual.id)
+            .where(ManualVersion.number == Manual.current_version))
+    if manual_ids is not None:
+        stmt = stmt.where(Manual.id.in_(manual_ids))
+    made = 0
+    for manual, version in session.execute(stmt):
+        if not _page_path(_key(manual, version)[0]).exists():
+            page(manual, version)
+            made += 1
+    return made
+
+
+def prepare_all(session: Session) -> int:
+    """Every manual's newest version has its page file; how many were made. After an upgrade that
+    changed the renderer, the daily `flask maintenance` makes them before readers ask for them."""
+    return _prerender(session)
