@@ -8,7 +8,7 @@ import itertools
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask import Flask, current_app, flash, redirect, request, url_for
+from flask import Flask, current_app, flash, g, redirect, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup, escape
@@ -109,14 +109,28 @@ def nav_items() -> list[NavItem]:
     user = current_user._get_current_object()
     if not user.is_authenticated:
         return []
-    return [item for item in NAV if item.endpoint in current_app.view_functions
+    views = current_app.view_functions
+    return [item for item in NAV if item.endpoint in views
             and (not item.permission or permissions.can(user, item.permission))]
 
 
 def nav_menu(unread: int, testids: bool = False) -> Markup:
     """The main menu as HTML. The same user on the same page gets the same menu, so it is made
-    once per (items, page, badge) in each worker rather than by a template loop on every view."""
-    return _menu(tuple(nav_items()), request.endpoint, unread, testids, request.script_root)
+    once per (items, page, badge) in each worker rather than by a template loop on every view
+    (the page shows it twice: the items are found once per request)."""
+    if "tebiki_nav" not in g:
+        g.tebiki_nav = tuple(nav_items())
+    return _menu(g.tebiki_nav, request.endpoint, unread, testids, request.script_root)
+
+
+@functools.lru_cache(maxsize=64)
+def _static(name: str, _root: str) -> str:
+    return url_for("static", filename=name)
+
+
+def static_url(name: str) -> str:
+    """url_for('static', …) made once per file in each worker (every page links the same four)."""
+    return _static(name, request.script_root)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -181,7 +195,7 @@ def init_app(app: Flask) -> None:
                                                                 if not isinstance(i, dict) else i.get(attr))]
     app.jinja_env.globals.update(can=lambda action, obj=None: permissions.can(current_user._get_current_object(),
                                                                               action, obj),
-                                 nav_menu=nav_menu, page_url=page_url, unread_notices=unread_notices,
+                                 nav_menu=nav_menu, static_url=static_url, page_url=page_url, unread_notices=unread_notices,
                                  audit_labels=audit.ACTION_LABELS,
                                  # The state vocabularies, so templates compare with names, not raw strings.
                                  RevisionState=RevisionState, InquiryStatus=InquiryStatus,
