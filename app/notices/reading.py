@@ -103,6 +103,10 @@ def dismiss_all(session: Session, user: User) -> int:
 _UNREAD = select(func.count(Receipt.id)).join(Notice, Notice.id == Receipt.notice_id).where(
     Receipt.user_id == bindparam("user_id"), Receipt.read_at.is_(None), Receipt.dismissed_at.is_(None),
     Notice.status != SUPERSEDED)
+# The same count as a column of a query about the user (the sign-in query reads it with the user).
+UNREAD_COLUMN = select(func.count(Receipt.id)).join(Notice, Notice.id == Receipt.notice_id).where(
+    Receipt.user_id == User.id, Receipt.read_at.is_(None), Receipt.dismissed_at.is_(None),
+    Notice.status != SUPERSEDED).correlate(User).scalar_subquery()
 
 
 def unread_count(session: Session, user: User) -> int:

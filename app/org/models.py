@@ -54,6 +54,9 @@ class Unit(Model):
 
 class User(UserMixin, Model):
     __tablename__ = "users"
+    # Not a column: what the sign-in query read about the user with it for this request
+    # (app.org.sessions.user_statement; the unread badge).
+    request_extras = ()
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     login: Mapped[str] = mapped_column(String(64), unique=True)

@@ -14,10 +14,11 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
+from typing import Any
 
 from flask import current_app, request
 from flask import session as cookie
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import ColumnElement, Select, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from app.guard import changed
@@ -63,8 +64,15 @@ _SESSION_USER = select(User).join(LoginSession, LoginSession.user_id == User.id)
     LoginSession.ended_at.is_(None), LoginSession.expires_at > bindparam("now"))
 
 
-def load_user(session: Session, session_id: str) -> User | None:
-    """Flask-Login's user loader: "id:version" in the cookie, plus a live session row."""
+def user_statement(*extra: ColumnElement[Any]) -> Select[Any]:
+    """The sign-in query with more columns about the user, read in the same round trip (the web
+    assembly adds the unread badge: every page shows it). Build it once."""
+    return _SESSION_USER.add_columns(*extra)
+
+
+def load_user(session: Session, session_id: str, stmt: Select[Any] | None = None) -> User | None:
+    """Flask-Login's user loader: "id:version" in the cookie, plus a live session row. With `stmt`
+    (user_statement), the extra columns are kept on the user as `request_extras` for this request."""
     try:
         user_id, version = (int(x) for x in session_id.split(":"))
     except ValueError:
@@ -73,9 +81,14 @@ def load_user(session: Session, session_id: str) -> User | None:
     if not token:
         return None
     # One query on every request: the user (with the unit) and their live session row together.
-    user = session.scalar(_SESSION_USER, {"user_id": user_id, "token_hash": _digest(token), "now": now_utc()})
-    if user is None or user.session_version != version or not user.active:
+    row = session.execute(stmt if stmt is not None else _SESSION_USER,
+                          {"user_id": user_id, "token_hash": _digest(token), "now": now_utc()}).first()
+    if row is None:
         return None
+    user: User = row[0]
+    if user.session_version != version or not user.active:
+        return None
+    user.request_extras = tuple(row[1:])  # a plain attribute: this request's session only
     return user
 
 
