@@ -183,3 +183,16 @@ def directory(app: Flask, slapd_server):  # type: ignore[no-untyped-def]
     db.session.commit()
     app.config.update(slapd_server.settings())
     return slapd_server
+
+
+@pytest.fixture
+def two_servers(app: Flask, tmp_path: Path) -> Iterator[list[str]]:
+    """Two real app processes (gunicorn) on the test's database and repository, for barrier pair
+    tests; their logs must hold no traceback."""
+    from tests.realproc import servers
+
+    with servers(app, 2, log_dir=tmp_path / "logs") as running:
+        yield [s.url for s in running]
+    for log in (tmp_path / "logs").glob("*.log"):
+        text = log.read_text()
+        assert "Traceback" not in text, text[-4000:]

@@ -5,7 +5,6 @@ clear Japanese message (never a 500), and git, the database and `doctor` agree a
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,22 +15,13 @@ from app.extensions import db
 from app.manuals.models import Manual, ManualVersion
 from app.org import services as org
 from tests.helpers import FLASK, approve_step, git, make_manual, revise, submit, user
-from tests.realproc import Client, app_env, servers, together
+from tests.realproc import Client, app_env, together
 
 if TYPE_CHECKING:
     import requests
 
 pytestmark = pytest.mark.usefixtures("demo_users")
 PAIRS = 20
-
-
-@pytest.fixture
-def two_servers(app: Flask, tmp_path: Path) -> Iterator[list[str]]:
-    with servers(app, 2, log_dir=tmp_path / "logs") as running:
-        yield [s.url for s in running]
-    for log in (tmp_path / "logs").glob("*.log"):
-        text = log.read_text()
-        assert "Traceback" not in text, text[-4000:]
 
 
 def second_head() -> None:

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -43,22 +42,13 @@ from app.search import analysis, synonyms
 from app.search.models import SynonymGroup
 from tests import docx_samples
 from tests.helpers import git, make_manual, revise, user
-from tests.realproc import Client, servers, together
+from tests.realproc import Client, together
 from tests.test_exactly_once import _flash_text, doctor_clean, flash_of
 from tests.test_notices_understanding import Q1, Q2, publish
 
 pytestmark = pytest.mark.usefixtures("demo_users")
 PAIRS = 20
 WARD_PEOPLE = 21  # 保険年金課 of the 7 ward offices, 3 people each (課長, 係長, 担当)
-
-
-@pytest.fixture
-def two_servers(app: Flask, tmp_path: Path) -> Iterator[list[str]]:
-    with servers(app, 2, log_dir=tmp_path / "logs") as running:
-        yield [s.url for s in running]
-    for log in (tmp_path / "logs").glob("*.log"):
-        text = log.read_text()
-        assert "Traceback" not in text, text[-4000:]
 
 
 def audits(action: str, **where: Any) -> list[AuditEntry]:

@@ -34,19 +34,13 @@ from app.documents.attachments import Attachment
 from app.gitstore import store
 from app.manuals.document import ManualDoc, parse
 from app.manuals.models import Manual, ManualVersion
-from app.markdown import FileLinks, Heading, Rendered, render
+from app.markdown import Heading, Rendered, render
 
 log = logging.getLogger(__name__)
 
 # A different renderer (markdown.py, or the page data made here, changed) gives different files: never
 # an old page after an upgrade.
 RENDERER = hashlib.blake2b(Path(markdown.__file__).read_bytes() + Path(__file__).read_bytes(), digest_size=6).hexdigest()
-
-
-def version_links(manual: Manual, version: ManualVersion) -> FileLinks:
-    """files/… in a version's text point at that version's files (permalinks), with type and size."""
-    found = attachments.list_files(version.commit_sha, manual.slug)
-    return attachments.links(found, attachments.version_url(manual.slug, version.number))
 
 
 @dataclass(frozen=True)

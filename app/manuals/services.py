@@ -115,15 +115,16 @@ def standing(session: Session, manual: Manual, day: date | None = None) -> Stand
 class VersionView:
     manual: Manual
     version: ManualVersion
-    doc: ManualDoc  # the front matter (the body is in `text`)
-    rendered: Rendered
+    doc: ManualDoc  # the front matter, the page's own copy (the body is in `text`)
+    page: rendering.Page
     standing: Standing | None = None
-    files: tuple[attachments.Attachment, ...] = ()
-    page: rendering.Page | None = None
+
+    @property
+    def rendered(self) -> Rendered:
+        return self.page.rendered
 
     def toc_html(self, ask_url: str | None) -> Markup:
-        page = self.page or rendering.Page(self.doc, self.rendered, self.files, rendering.toc_parts(self.rendered))
-        return page.toc_html(ask_url)
+        return self.page.toc_html(ask_url)
 
     @functools.cached_property
     def text(self) -> str:
@@ -137,7 +138,7 @@ class VersionView:
     @property
     def forms(self) -> list[attachments.Attachment]:
         """The version's 様式 (the page's list)."""
-        return attachments.forms_of(list(self.files))
+        return self.page.forms
 
     @property
     def status(self) -> str:
@@ -162,7 +163,7 @@ def read_version(manual: Manual, version: ManualVersion, standing: Standing | No
     page = rendering.page(manual, version)
     # The page gets its own copy of the front matter (the cached one is shared by every request).
     doc = dataclasses.replace(page.doc, targets=list(page.doc.targets), tags=list(page.doc.tags))
-    return VersionView(manual, version, doc, page.rendered, standing, page.files, page)
+    return VersionView(manual, version, doc, page, standing)
 
 
 def versions_query(manual: Manual) -> Select:

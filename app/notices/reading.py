@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import bindparam, case, func, insert, literal, select, update
+from sqlalchemy import Select, bindparam, case, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from app import audit
@@ -99,14 +100,16 @@ def dismiss_all(session: Session, user: User) -> int:
         .values(dismissed_at=now_utc()).execution_options(synchronize_session=False))
 
 
-# Built once: the badge is counted on every page.
-_UNREAD = select(func.count(Receipt.id)).join(Notice, Notice.id == Receipt.notice_id).where(
-    Receipt.user_id == bindparam("user_id"), Receipt.read_at.is_(None), Receipt.dismissed_at.is_(None),
-    Notice.status != SUPERSEDED)
-# The same count as a column of a query about the user (the sign-in query reads it with the user).
-UNREAD_COLUMN = select(func.count(Receipt.id)).join(Notice, Notice.id == Receipt.notice_id).where(
-    Receipt.user_id == User.id, Receipt.read_at.is_(None), Receipt.dismissed_at.is_(None),
-    Notice.status != SUPERSEDED).correlate(User).scalar_subquery()
+def _unread(user_id: Any) -> Select[Any]:
+    return select(func.count(Receipt.id)).join(Notice, Notice.id == Receipt.notice_id).where(
+        Receipt.user_id == user_id, Receipt.read_at.is_(None), Receipt.dismissed_at.is_(None),
+        Notice.status != SUPERSEDED)
+
+
+# Built once: the badge is counted on every page — alone, or as a column of a query about the user
+# (the sign-in query reads it with the user).
+_UNREAD = _unread(bindparam("user_id"))
+UNREAD_COLUMN = _unread(User.id).correlate(User).scalar_subquery()
 
 
 def unread_count(session: Session, user: User) -> int:
